@@ -1,0 +1,212 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/restauth/restauth"
+)
+
+// statusByCode maps every domain error code to its HTTP status. It is the
+// only place where that mapping lives.
+var statusByCode = map[string]int{
+	restauth.EInvalid:          http.StatusBadRequest,
+	restauth.EInvalidJSON:      http.StatusBadRequest,
+	restauth.EUnsupportedMedia: http.StatusUnsupportedMediaType,
+	restauth.EBodyTooLarge:     http.StatusRequestEntityTooLarge,
+	restauth.EInvalidUsername:  http.StatusBadRequest,
+	restauth.EUsernameTaken:    http.StatusBadRequest,
+	restauth.EPasswordShort:    http.StatusBadRequest,
+	restauth.EPasswordLong:     http.StatusBadRequest,
+	restauth.EPasswordCommon:   http.StatusBadRequest,
+	restauth.EUnauthorized:     http.StatusUnauthorized,
+	restauth.EInvalidToken:     http.StatusUnauthorized,
+	restauth.EInvalidGrant:     http.StatusBadRequest,
+	restauth.EForbidden:        http.StatusForbidden,
+	restauth.ENotFound:         http.StatusNotFound,
+	restauth.EMethodNotAllowed: http.StatusMethodNotAllowed,
+	restauth.ETooManyRequests:  http.StatusTooManyRequests,
+	restauth.EOverloaded:       http.StatusServiceUnavailable,
+	restauth.EUnavailable:      http.StatusServiceUnavailable,
+	restauth.EInternal:         http.StatusInternalServerError,
+}
+
+// errorBody is the JSON shape of every error response.
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// encode writes v as JSON with the given status.
+func encode(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	// An encoding error here means the client went away; nothing to do.
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers with the error's status, code and client-safe message.
+// Internal errors are logged with their cause and shown generically.
+func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	code := restauth.ErrorCode(err)
+	status, ok := statusByCode[code]
+	if !ok {
+		status, code = http.StatusInternalServerError, restauth.EInternal
+	}
+	var e *restauth.Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		secs := int((e.RetryAfter + 999_999_999) / 1_000_000_000)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	switch status {
+	case http.StatusUnauthorized:
+		h := w.Header()
+		h.Add("WWW-Authenticate", `Basic realm="Authentication Required"`)
+		if code == restauth.EInvalidToken && bearerAttempt(r) {
+			h.Add("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
+	case http.StatusInternalServerError, http.StatusServiceUnavailable:
+		if logger != nil && code != restauth.EOverloaded {
+			logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
+		}
+	}
+	msg := restauth.ErrorMessage(err)
+	if code == restauth.EInternal {
+		msg = "an internal error occurred"
+	}
+	encode(w, status, errorBody{Error: code, Message: msg})
+}
+
+var (
+	errMediaType = restauth.Errorf(restauth.EUnsupportedMedia, "the body must be application/json")
+	errTooLarge  = restauth.Errorf(restauth.EBodyTooLarge, "the body must be at most %d bytes", MaxBodyBytes)
+)
+
+// readBody reads a JSON request body of at most MaxBodyBytes. It refuses a
+// non-JSON content type and invalid UTF-8 (which encoding/json would
+// otherwise replace silently).
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return nil, errMediaType
+	}
+	if r.ContentLength > MaxBodyBytes {
+		return nil, errTooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errTooLarge
+		}
+		return nil, restauth.Errorf(restauth.EInvalid, "the body could not be read")
+	}
+	if !utf8.Valid(body) {
+		return nil, restauth.Errorf(restauth.EInvalidJSON, "the body must be valid UTF-8")
+	}
+	return body, nil
+}
+
+// decodeStrings parses body as one JSON object whose values are all strings
+// and whose keys are exactly among allowed. It refuses what a permissive
+// decoder would let through: unknown fields (mass assignment such as "id"
+// or "is_admin"), keys duplicated in any letter case, keys in another
+// letter case, non-string values, and trailing data.
+func decodeStrings(body []byte, allowed ...string) (map[string]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	bad := func(format string, args ...any) error {
+		return restauth.Errorf(restauth.EInvalidJSON, format, args...)
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, bad("the body must be a JSON object")
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, bad("the body must be a JSON object")
+	}
+	out := make(map[string]string, len(allowed))
+	seen := make(map[string]bool, len(allowed))
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, bad("the body is not valid JSON")
+		}
+		key, _ := tok.(string)
+		folded := strings.ToLower(key)
+		if seen[folded] {
+			return nil, bad("duplicate field %q", truncateField(key))
+		}
+		seen[folded] = true
+		known := false
+		for _, a := range allowed {
+			known = known || a == key
+		}
+		if !known {
+			return nil, bad("unknown field %q", truncateField(key))
+		}
+		tok, err = dec.Token()
+		if err != nil {
+			return nil, bad("the body is not valid JSON")
+		}
+		v, ok := tok.(string)
+		if !ok {
+			// Skip the rest of an array or object so the message is about
+			// the type, not the syntax.
+			return nil, bad("field %q must be a string", key)
+		}
+		out[key] = v
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, bad("the body is not valid JSON")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, bad("unexpected data after the JSON object")
+	}
+	return out, nil
+}
+
+func truncateField(s string) string {
+	if len(s) > 32 {
+		s = s[:32]
+		for !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+		return s + "…"
+	}
+	return s
+}
+
+// decodeCredentials reads a {"username", "password"} body; both must be
+// present.
+func decodeCredentials(w http.ResponseWriter, r *http.Request) (username, password string, err error) {
+	body, err := readBody(w, r)
+	if err != nil {
+		return "", "", err
+	}
+	return parseCredentials(body)
+}
+
+func parseCredentials(body []byte) (username, password string, err error) {
+	m, err := decodeStrings(body, "username", "password")
+	if err != nil {
+		return "", "", err
+	}
+	u, okU := m["username"]
+	p, okP := m["password"]
+	if !okU || u == "" {
+		return "", "", restauth.Errorf(restauth.EInvalid, "username is required")
+	}
+	if !okP || p == "" {
+		return "", "", restauth.Errorf(restauth.EInvalid, "password is required")
+	}
+	return u, p, nil
+}

@@ -1,0 +1,371 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/restauth/restauth"
+)
+
+type userResponse struct {
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+}
+
+// handleRegister serves POST /api/users (REST-auth registration).
+func handleRegister(svc *restauth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		username, password, err := decodeCredentials(w, r)
+		if err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		u, err := svc.Register(r.Context(), username, password, meta(r))
+		if err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		w.Header().Set("Location", absoluteURL(r, "/api/users/"+strconv.FormatInt(u.ID, 10)))
+		encode(w, http.StatusCreated, userResponse{ID: u.ID, Username: u.Username})
+	})
+}
+
+// handleGetUser serves GET /api/users/{id}.
+func handleGetUser(svc *restauth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil || id <= 0 {
+			writeError(w, r, svc.Logger, restauth.ErrNotFound)
+			return
+		}
+		u, err := svc.User(r.Context(), id)
+		if err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		encode(w, http.StatusOK, userResponse{ID: u.ID, Username: u.Username})
+	})
+}
+
+// handleMe serves GET /api/users/me.
+func handleMe() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principalFrom(r.Context())
+		encode(w, http.StatusOK, userResponse{ID: p.UserID, Username: p.Username})
+	})
+}
+
+// handleResource serves GET /api/resource, the REST-auth protected example.
+func handleResource() http.Handler {
+	type response struct {
+		Data string `json:"data"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encode(w, http.StatusOK, response{Data: "Hello, " + principalFrom(r.Context()).Username + "!"})
+	})
+}
+
+type renewResponse struct {
+	Token     string `json:"token"`
+	Duration  int64  `json:"duration"`
+	TokenType string `json:"token_type"`
+	ExpiresIn int64  `json:"expires_in"`
+}
+
+// handleRenewToken serves GET /api/token (REST-auth): a password opens a
+// session; a token renews within its own session.
+func handleRenewToken(svc *restauth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pair, err := svc.Renew(r.Context(), principalFrom(r.Context()), meta(r))
+		if err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		secs := int64(pair.ExpiresIn / time.Second)
+		encode(w, http.StatusOK, renewResponse{Token: pair.AccessToken, Duration: secs, TokenType: "Bearer", ExpiresIn: secs})
+	})
+}
+
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+func writePair(w http.ResponseWriter, pair *restauth.TokenPair) {
+	encode(w, http.StatusOK, tokenResponse{
+		AccessToken: pair.AccessToken, TokenType: "Bearer",
+		ExpiresIn: int64(pair.ExpiresIn / time.Second), RefreshToken: pair.RefreshToken,
+	})
+}
+
+// handleLogin serves POST /api/tokens: Basic username:password, or a JSON
+// {"username", "password"} body.
+func handleLogin(svc *restauth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var username, password string
+		if r.Header.Get("Authorization") != "" {
+			c, ok := parseAuthorization(r.Header.Get("Authorization"))
+			if !ok || c.scheme != "basic" {
+				writeError(w, r, svc.Logger, errNoCredentials)
+				return
+			}
+			username, password = c.username, c.password
+		} else {
+			var err error
+			if username, password, err = decodeCredentials(w, r); err != nil {
+				writeError(w, r, svc.Logger, err)
+				return
+			}
+		}
+		u, pair, err := svc.Login(r.Context(), username, password, meta(r))
+		if err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		setLogUser(r.Context(), u.ID)
+		writePair(w, pair)
+	})
+}
+
+// handleRefresh serves POST /api/tokens/refresh with {"refresh_token"}.
+func handleRefresh(svc *restauth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(w, r)
+		if err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		m, err := decodeStrings(body, "refresh_token")
+		if err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		if m["refresh_token"] == "" {
+			writeError(w, r, svc.Logger, restauth.Errorf(restauth.EInvalid, "refresh_token is required"))
+			return
+		}
+		pair, err := svc.RefreshTokens(r.Context(), m["refresh_token"], meta(r))
+		if err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		writePair(w, pair)
+	})
+}
+
+// handleLogout serves POST /api/logout.
+func handleLogout(svc *restauth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := svc.Logout(r.Context(), principalFrom(r.Context())); err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+type sessionResponse struct {
+	ID         string    `json:"id"`
+	Current    bool      `json:"current"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	ClientIP   string    `json:"client_ip"`
+	UserAgent  string    `json:"user_agent"`
+}
+
+// handleListSessions serves GET /api/sessions.
+func handleListSessions(svc *restauth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principalFrom(r.Context())
+		list, err := svc.ListSessions(r.Context(), p)
+		if err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		out := make([]sessionResponse, 0, len(list))
+		for _, s := range list {
+			out = append(out, sessionResponse{
+				ID: s.ID, Current: s.ID == p.SessionID,
+				CreatedAt: s.CreatedAt.UTC(), LastUsedAt: s.LastUsedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC(),
+				ClientIP: s.ClientIP, UserAgent: s.UserAgent,
+			})
+		}
+		encode(w, http.StatusOK, map[string]any{"sessions": out})
+	})
+}
+
+// handleRevokeSession serves DELETE /api/sessions/{id}.
+func handleRevokeSession(svc *restauth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := svc.RevokeSession(r.Context(), principalFrom(r.Context()), r.PathValue("id")); err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// handleRevokeAllSessions serves DELETE /api/sessions.
+func handleRevokeAllSessions(svc *restauth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := svc.RevokeAllSessions(r.Context(), principalFrom(r.Context())); err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// handleChangePassword serves PUT /api/users/me/password with
+// {"current_password", "new_password"}.
+func handleChangePassword(svc *restauth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(w, r)
+		if err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		m, err := decodeStrings(body, "current_password", "new_password")
+		if err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		if m["current_password"] == "" || m["new_password"] == "" {
+			writeError(w, r, svc.Logger, restauth.Errorf(restauth.EInvalid, "current_password and new_password are required"))
+			return
+		}
+		p := principalFrom(r.Context())
+		if err := svc.ChangePassword(r.Context(), p, m["current_password"], m["new_password"], meta(r)); err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// handleDeleteMe serves DELETE /api/users/me with {"password"}.
+func handleDeleteMe(svc *restauth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(w, r)
+		if err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		m, err := decodeStrings(body, "password")
+		if err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		if m["password"] == "" {
+			writeError(w, r, svc.Logger, restauth.Errorf(restauth.EInvalid, "password is required"))
+			return
+		}
+		if err := svc.DeleteAccount(r.Context(), principalFrom(r.Context()), m["password"], meta(r)); err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// handleIntrospect serves POST /api/introspect (RFC 7662) for configured
+// client credentials only. The token comes as a form field or JSON.
+func handleIntrospect(svc *restauth.Service, clients map[string]string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := parseAuthorization(r.Header.Get("Authorization"))
+		if len(clients) == 0 || !ok || c.scheme != "basic" || !clientOK(clients, c.username, c.password) {
+			writeError(w, r, svc.Logger, errNoCredentials)
+			return
+		}
+		token, err := introspectToken(w, r)
+		if err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		claims, active, err := svc.Introspect(r.Context(), token)
+		if err != nil {
+			writeError(w, r, svc.Logger, err)
+			return
+		}
+		if !active {
+			encode(w, http.StatusOK, map[string]any{"active": false})
+			return
+		}
+		encode(w, http.StatusOK, map[string]any{
+			"active": true, "token_type": "access_token",
+			"sub": restauth.FormatUserID(claims.UserID), "username": claims.Username, "sid": claims.SessionID,
+			"iss": claims.Issuer, "aud": claims.Audience, "jti": claims.ID,
+			"iat": claims.IssuedAt.Unix(), "exp": claims.ExpiresAt.Unix(),
+		})
+	})
+}
+
+func introspectToken(w http.ResponseWriter, r *http.Request) (string, error) {
+	ct := r.Header.Get("Content-Type")
+	if strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		if err := r.ParseForm(); err != nil {
+			return "", restauth.Errorf(restauth.EInvalid, "the form could not be parsed")
+		}
+		return r.PostForm.Get("token"), nil
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		return "", err
+	}
+	m, err := decodeStrings(body, "token", "token_type_hint")
+	return m["token"], err
+}
+
+// clientOK compares client credentials in constant time, touching every
+// configured client so that timing does not reveal client ids.
+func clientOK(clients map[string]string, id, secret string) bool {
+	ok := 0
+	for cid, csecret := range clients {
+		idEq := subtle.ConstantTimeCompare([]byte(cid), []byte(id))
+		secEq := subtle.ConstantTimeCompare([]byte(csecret), []byte(secret))
+		ok |= idEq & secEq
+	}
+	return ok == 1 && secret != ""
+}
+
+// handleJWKS serves the public signing keys. Verifiers may cache them for
+// five minutes: a rotated key is published that long before it signs.
+func handleJWKS(jwks func() []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(jwks())
+	})
+}
+
+func handleHealthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encode(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}
+
+func handleReadyz(ready func(context.Context) error, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			if err := ready(ctx); err != nil {
+				logger.WarnContext(r.Context(), "not ready", "err", err)
+				writeError(w, r, nil, restauth.ErrStoreUnavailable)
+				return
+			}
+		}
+		encode(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+}
+

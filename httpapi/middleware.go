@@ -1,0 +1,182 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/restauth/restauth"
+)
+
+// statusRecorder remembers the status a handler wrote, for the log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+type logUserKey struct{}
+
+// setLogUser records the authenticated user id for the request log line.
+func setLogUser(ctx context.Context, id int64) {
+	if p, ok := ctx.Value(logUserKey{}).(*atomic.Int64); ok {
+		p.Store(id)
+	}
+}
+
+// logRequests writes one structured line per request: method, path,
+// status, duration and user id. It never logs headers, query strings or
+// bodies, which may hold credentials.
+func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			uid := new(atomic.Int64)
+			rec := &statusRecorder{ResponseWriter: w}
+			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), logUserKey{}, uid)))
+			if !logger.Enabled(r.Context(), slog.LevelInfo) {
+				return
+			}
+			attrs := []slog.Attr{
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", rec.status),
+				slog.Duration("duration", time.Since(start)),
+			}
+			if id := uid.Load(); id != 0 {
+				attrs = append(attrs, slog.Int64("user_id", id))
+			}
+			logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		})
+	}
+}
+
+// recoverPanics turns a handler panic into a generic 500 and keeps the
+// process serving.
+func recoverPanics(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				v := recover()
+				if v == nil {
+					return
+				}
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				logger.ErrorContext(r.Context(), "handler panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+				writeError(w, r, nil, restauth.Errorf(restauth.EInternal, "an internal error occurred"))
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// securityHeaders sets the headers every response carries. API responses
+// hold credentials or per-user data, so none may be cached or sniffed.
+func securityHeaders(tls bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Cache-Control", "no-store")
+			h.Set("Referrer-Policy", "no-referrer")
+			if tls {
+				h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// cors allows exactly the configured origins. It never reflects an origin
+// that is not on the list, so credentials cannot be read cross-site by an
+// arbitrary page.
+func cors(origins []string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if len(origins) == 0 {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			origin := r.Header.Get("Origin")
+			w.Header().Add("Vary", "Origin")
+			if origin == "" || !slices.Contains(origins, origin) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Credentials", "true")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// muxErrorWriter swallows the plain-text body ServeMux writes for 404 and
+// 405, so that jsonMuxErrors can answer in JSON.
+type muxErrorWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (m *muxErrorWriter) WriteHeader(code int)        { m.status = code }
+func (m *muxErrorWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// jsonMuxErrors answers requests that match no route (404) or match a
+// route under another method (405, with Allow) with JSON error bodies.
+func jsonMuxErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		rec := &muxErrorWriter{ResponseWriter: w}
+		h.ServeHTTP(rec, r)
+		switch rec.status {
+		case http.StatusMethodNotAllowed:
+			writeError(w, r, nil, restauth.Errorf(restauth.EMethodNotAllowed, "method %s is not allowed here", r.Method))
+		case http.StatusNotFound, 0:
+			writeError(w, r, nil, restauth.Errorf(restauth.ENotFound, "no such resource"))
+		default:
+			// A redirect (such as path cleaning) keeps its status and
+			// Location header; its tiny HTML body is dropped.
+			w.WriteHeader(rec.status)
+		}
+	})
+}
+
+// hostOK reports whether a Host header value is safe to echo into a
+// Location header.
+func hostOK(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	return !strings.ContainsAny(h, " \t\r\n/\\@?#")
+}

@@ -1,0 +1,181 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/password"
+	"github.com/restauth/restauth/sqlite"
+	"github.com/restauth/restauth/token"
+)
+
+type testNorm struct{}
+
+func (testNorm) NFC(s string) string  { return norm.NFC.String(s) }
+func (testNorm) NFKC(s string) string { return norm.NFKC.String(s) }
+
+// fastParams keeps tests quick; the production parameters are exercised by
+// the password package's own tests and the end-to-end test.
+var fastParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+type testEnv struct {
+	t     *testing.T
+	srv   *httptest.Server
+	store *sqlite.DB
+	svc   *restauth.Service
+	ring  *token.Ring
+}
+
+type envOption func(*restauth.Config, *Config)
+
+// newEnv builds the whole stack on a real SQLite file in a temp dir.
+func newEnv(t *testing.T, opts ...envOption) *testEnv {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg := restauth.DefaultConfig()
+	var hcfg Config
+	for _, o := range opts {
+		o(&cfg, &hcfg)
+	}
+	ring := token.NewRing(st, token.RingOptions{})
+	if err := ring.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	codec, err := token.NewRefreshCodec(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := restauth.NewService(cfg, restauth.Deps{
+		Users: st, Sessions: st, Counters: st,
+		Hasher:   password.New(password.Options{Params: fastParams}),
+		Issuer:   token.NewSigner(ring),
+		Verifier: token.NewVerifier(ring, token.VerifierOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.Leeway}),
+		Refresh:  codec, Normalizer: testNorm{}, IsCommon: password.IsCommon,
+		NewID: func() (string, error) {
+			b := make([]byte, 16)
+			_, err := rand.Read(b)
+			return base64.RawURLEncoding.EncodeToString(b), err
+		},
+	})
+	h := NewServer(hcfg, Deps{Service: svc, JWKS: ring.JWKS, Ready: st.Ping})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &testEnv{t: t, srv: srv, store: st, svc: svc, ring: ring}
+}
+
+// response is a decoded HTTP response.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+	json   map[string]any
+}
+
+func (e *testEnv) do(method, path string, body string, header ...string) *response {
+	e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] == "" {
+			req.Header.Del(header[i])
+			continue
+		}
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	r := &response{status: res.StatusCode, header: res.Header, body: b}
+	_ = json.Unmarshal(b, &r.json)
+	return r
+}
+
+func basic(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+func (e *testEnv) register(user, pass string) *response {
+	e.t.Helper()
+	b, _ := json.Marshal(map[string]string{"username": user, "password": pass})
+	r := e.do("POST", "/api/users", string(b))
+	if r.status != http.StatusCreated {
+		e.t.Fatalf("register %q: status %d, want 201; body %s", user, r.status, r.body)
+	}
+	return r
+}
+
+// login returns an access and a refresh token.
+func (e *testEnv) login(user, pass string) (access, refresh string) {
+	e.t.Helper()
+	r := e.do("POST", "/api/tokens", "", "Authorization", basic(user, pass))
+	if r.status != http.StatusOK {
+		e.t.Fatalf("login %q: status %d, want 200; body %s", user, r.status, r.body)
+	}
+	return r.json["access_token"].(string), r.json["refresh_token"].(string)
+}
+
+func (e *testEnv) userCount() int {
+	e.t.Helper()
+	users, err := e.store.ListUsers(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return len(users)
+}
+
+func wantStatus(t *testing.T, r *response, status int, code string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status = %d, want %d; body %s", r.status, status, r.body)
+	}
+	if code != "" {
+		if got, _ := r.json["error"].(string); got != code {
+			t.Fatalf("error code = %q, want %q; body %s", got, code, r.body)
+		}
+	}
+}
+
+
+type restauthConfig = restauth.Config
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func newTestLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+func httptestRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+func mustRequest(method, target string) *http.Request { return httptest.NewRequest(method, target, nil) }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }

@@ -1,0 +1,228 @@
+// Package restauth is the domain of the restauth authentication server: its
+// vocabulary (User, Session, Claims), its one error type, and the rules for
+// registering, authenticating, issuing, refreshing and revoking, gathered in
+// Service. It imports only the standard library; the interfaces it needs from
+// storage, hashing and signing are declared here, where they are consumed.
+package restauth
+
+import (
+	"context"
+	"time"
+)
+
+// User is a registered account. PasswordHash is a self-describing hash string
+// (PHC argon2id for new hashes, or a legacy format awaiting upgrade); it never
+// leaves the server.
+type User struct {
+	ID           int64
+	Username     string // As registered, after NFC normalisation.
+	PasswordHash string
+	CreatedAt    time.Time
+}
+
+// Session is one password login and every token issued from it. It ends at
+// ExpiresAt (absolute), when it has not been refreshed for the idle timeout,
+// or when it is revoked.
+type Session struct {
+	ID         string
+	UserID     int64
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	ExpiresAt  time.Time
+	ClientIP   string
+	UserAgent  string
+	RevokedAt  time.Time // Zero while the session is live.
+}
+
+// Live reports whether the session may still be used at now, given the idle
+// timeout.
+func (s *Session) Live(now time.Time, idle time.Duration) bool {
+	if !s.RevokedAt.IsZero() || !now.Before(s.ExpiresAt) {
+		return false
+	}
+	return idle <= 0 || now.Before(s.LastUsedAt.Add(idle))
+}
+
+// Claims are the verified contents of an access token.
+type Claims struct {
+	Issuer    string
+	Audience  []string
+	UserID    int64 // The "sub" claim, as a decimal string on the wire.
+	Username  string
+	SessionID string // The "sid" claim.
+	ID        string // The "jti" claim.
+	IssuedAt  time.Time
+	NotBefore time.Time
+	ExpiresAt time.Time
+}
+
+// Principal is the authenticated caller of a request. SessionID and Claims
+// are empty when the caller authenticated with a password.
+type Principal struct {
+	UserID    int64
+	Username  string
+	SessionID string
+	Claims    *Claims
+}
+
+// ClientMeta describes where a request came from; it is recorded on sessions
+// and keys the per-IP limits.
+type ClientMeta struct {
+	IP        string
+	UserAgent string
+}
+
+// TokenPair is what a login or a refresh returns. RefreshToken is empty for
+// the REST-auth GET /api/token flow, which renews with the access token.
+type TokenPair struct {
+	AccessToken  string
+	ExpiresIn    time.Duration
+	RefreshToken string
+	SessionID    string
+}
+
+// Revocation records that a session ended at a given time.
+type Revocation struct {
+	SessionID string
+	RevokedAt time.Time
+}
+
+// Counter is a fixed-window counter kept in the store so that restarts do not
+// reset it and instances sharing a database share it.
+type Counter struct {
+	Count       int
+	WindowStart time.Time
+	Last        time.Time // Time of the most recent increment.
+}
+
+// RefreshRecord is the stored form of one refresh token: only its hash.
+type RefreshRecord struct {
+	Hash      []byte
+	SessionID string
+	CreatedAt time.Time
+}
+
+// Rotation asks a store to consume the refresh token whose hash is OldHash and
+// store its successor, atomically.
+type Rotation struct {
+	OldHash []byte
+	NewHash []byte
+	// NewSealed is the successor token encrypted for the grace window, so that
+	// a client retrying the same parent receives the same child.
+	NewSealed []byte
+	Now       time.Time
+}
+
+// RotationResult tells the Service what the store found. When Consumed is
+// false the parent had been used before, at UsedAt, and ChildSealed holds the
+// child stored then.
+type RotationResult struct {
+	Session     *Session
+	Consumed    bool
+	UsedAt      time.Time
+	ChildSealed []byte
+}
+
+// UserStore persists users. Usernames are unique under a case-insensitive key
+// enforced by a unique index.
+type UserStore interface {
+	// CreateUser inserts u, sets u.ID and u.CreatedAt, and returns
+	// ErrUsernameTaken when the folded name exists.
+	CreateUser(ctx context.Context, u *User) error
+	UserByID(ctx context.Context, id int64) (*User, error)
+	UserByUsername(ctx context.Context, username string) (*User, error)
+	ListUsers(ctx context.Context) ([]*User, error)
+	// SetPasswordHash replaces the hash only while it still equals oldHash,
+	// so a concurrent password change is never overwritten by a rehash.
+	SetPasswordHash(ctx context.Context, id int64, oldHash, newHash string) error
+	// DeleteUser removes the user and revokes its sessions at now, returning
+	// the revoked session ids.
+	DeleteUser(ctx context.Context, id int64, now time.Time) ([]string, error)
+}
+
+// SessionStore persists sessions and their refresh tokens.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s *Session, refresh *RefreshRecord) error
+	Session(ctx context.Context, id string) (*Session, error)
+	// ListSessions returns the user's sessions that are not revoked and not
+	// past their absolute expiry at now.
+	ListSessions(ctx context.Context, userID int64, now time.Time) ([]*Session, error)
+	// RotateRefresh consumes r.OldHash with a single conditional update.
+	RotateRefresh(ctx context.Context, r Rotation) (*RotationResult, error)
+	// RevokeSession revokes one live session of userID; ErrNotFound otherwise.
+	RevokeSession(ctx context.Context, userID int64, id string, now time.Time) error
+	// RevokeUserSessions revokes every live session of userID except the one
+	// named (which may be empty) and returns the revoked ids.
+	RevokeUserSessions(ctx context.Context, userID int64, except string, now time.Time) ([]string, error)
+	// RevokedSince returns sessions revoked at or after since.
+	RevokedSince(ctx context.Context, since time.Time) ([]Revocation, error)
+}
+
+// CounterStore keeps rate-limit counters.
+type CounterStore interface {
+	// Incr adds one to key in a single statement, starting a new window when
+	// the current one is older than window.
+	Incr(ctx context.Context, key string, now time.Time, window time.Duration) (Counter, error)
+	// Get returns the counter for key, or a zero Counter when the window has
+	// passed or none exists.
+	Get(ctx context.Context, key string, now time.Time, window time.Duration) (Counter, error)
+	Reset(ctx context.Context, key string) error
+}
+
+// PasswordHasher hashes and verifies passwords. Errors that carry a
+// RetryAfter() method mean the hashing capacity is exhausted.
+type PasswordHasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+	// Verify reports whether password matches hash, and whether hash should
+	// be replaced because it uses an old format or old parameters.
+	Verify(ctx context.Context, password, hash string) (ok, rehash bool, err error)
+}
+
+// TokenIssuer signs access tokens.
+type TokenIssuer interface {
+	Issue(ctx context.Context, c *Claims) (string, error)
+}
+
+// TokenVerifier verifies access tokens; it returns an *Error with code
+// EInvalidToken for every refused token.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (*Claims, error)
+}
+
+// RefreshTokens makes opaque refresh tokens and seals a child token for the
+// rotation grace window.
+type RefreshTokens interface {
+	// New returns a fresh token and its hash.
+	New() (token string, hash []byte, err error)
+	// Hash returns the stored hash of a presented token.
+	Hash(token string) []byte
+	Seal(token string, parentHash []byte) ([]byte, error)
+	Open(sealed, parentHash []byte) (string, error)
+}
+
+// SigningKey is one access-token signing key as stored. A key is published in
+// the JWKS from CreatedAt, signs from ActivatesAt (so that verifiers learn it
+// first), and is dropped once ExpiresAt has passed (after every token it
+// signed has expired). A zero ExpiresAt means the key has not been retired.
+type SigningKey struct {
+	ID          string // The "kid".
+	Algorithm   string // "EdDSA".
+	PrivateKey  []byte // The Ed25519 seed; never logged or served.
+	PublicKey   []byte
+	CreatedAt   time.Time
+	ActivatesAt time.Time
+	ExpiresAt   time.Time
+}
+
+// KeyStore persists signing keys and server secrets.
+type KeyStore interface {
+	// SigningKeys returns every key whose ExpiresAt is zero or after now.
+	SigningKeys(ctx context.Context, now time.Time) ([]*SigningKey, error)
+	AddSigningKey(ctx context.Context, k *SigningKey) error
+	// RetireSigningKeys sets ExpiresAt on every unretired key other than
+	// keep.
+	RetireSigningKeys(ctx context.Context, keep string, expiresAt time.Time) error
+	// Secret returns the secret stored under name, storing gen() first when
+	// there is none; concurrent callers all receive the one stored value.
+	Secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error)
+}
