@@ -368,4 +368,3 @@ func handleReadyz(ready func(context.Context) error, logger *slog.Logger) http.H
 		encode(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 }
-

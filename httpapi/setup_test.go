@@ -2,15 +2,15 @@ package httpapi
 
 import (
 	"context"
-	"log/slog"
-	"strconv"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -167,7 +167,6 @@ func wantStatus(t *testing.T, r *response, status int, code string) {
 	}
 }
 
-
 type restauthConfig = restauth.Config
 
 func itoa(i int) string { return strconv.Itoa(i) }
@@ -176,6 +175,8 @@ func newTestLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandl
 
 func httptestRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
 
-func mustRequest(method, target string) *http.Request { return httptest.NewRequest(method, target, nil) }
+func mustRequest(method, target string) *http.Request {
+	return httptest.NewRequest(method, target, nil)
+}
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }

@@ -157,4 +157,3 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	fmt.Fprintf(stdout, "migrations applied to %s\n", redactDSN(cfg.db))
 	return nil
 }
-
