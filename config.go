@@ -2,6 +2,11 @@ package restauth
 
 import "time"
 
+// MaxPasswordBytes bounds a password's UTF-8 length, before and after NFKC
+// normalisation, whatever MaxPasswordLen says: the cost of the legacy
+// SHA-crypt formats grows with the password's length.
+const MaxPasswordBytes = 1024
+
 // Config holds the rules' tunable numbers. DefaultConfig documents every
 // default; docs/security.md and the README repeat them for operators.
 type Config struct {

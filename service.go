@@ -108,12 +108,18 @@ func (s *Service) CheckPassword(password string) error {
 	if !utf8.ValidString(password) {
 		return Errorf(EInvalid, "password must be valid UTF-8")
 	}
-	if len(password) > 4*s.cfg.MaxPasswordLen+16 {
+	tooLong := Errorf(EPasswordLong, "password must be at most %d characters", s.cfg.MaxPasswordLen)
+	if len(password) > MaxPasswordBytes {
 		// Refuse absurd input before normalising it.
-		return Errorf(EPasswordLong, "password must be at most %d characters", s.cfg.MaxPasswordLen)
+		return tooLong
 	}
-	n := utf8.RuneCountInString(s.Normalizer.NFKC(password))
+	nfkc := s.Normalizer.NFKC(password)
+	n := utf8.RuneCountInString(nfkc)
 	switch {
+	case len(nfkc) > MaxPasswordBytes:
+		return tooLong
+	case strings.ContainsFunc(password, unicode.IsControl):
+		return Errorf(EInvalid, "password must not contain control characters")
 	case n < s.cfg.MinPasswordLen:
 		return Errorf(EPasswordShort, "password must be at least %d characters", s.cfg.MinPasswordLen)
 	case n > s.cfg.MaxPasswordLen:
@@ -173,7 +179,7 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, m
 	}
 
 	var u *User
-	if name != "" && password != "" && len(password) <= 4*s.cfg.MaxPasswordLen+16 {
+	if name != "" && password != "" && len(password) <= MaxPasswordBytes {
 		u, err = s.Users.UserByUsername(ctx, name)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, err
@@ -237,8 +243,8 @@ func (s *Service) dummyVerify(ctx context.Context, password string) error {
 		s.dummyOnce = sync.Once{}
 		return s.hashErr(err)
 	}
-	if len(password) > 4*s.cfg.MaxPasswordLen+16 {
-		password = password[:4*s.cfg.MaxPasswordLen]
+	if len(password) > MaxPasswordBytes {
+		password = password[:MaxPasswordBytes]
 	}
 	if _, _, err := s.Hasher.Verify(ctx, password, s.dummyHash); err != nil {
 		return s.hashErr(err)

@@ -63,7 +63,7 @@ func serveFlags(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&d.RefreshGrace, "refresh-grace", d.RefreshGrace, "window in which a rotated refresh token returns the same child")
 	fs.DurationVar(&d.Leeway, "leeway", d.Leeway, "clock-skew allowance for exp, nbf and iat")
 	fs.IntVar(&d.MinPasswordLen, "password-min", d.MinPasswordLen, "minimum password length in characters")
-	fs.IntVar(&d.MaxPasswordLen, "password-max", d.MaxPasswordLen, "maximum password length in characters (at most 4096)")
+	fs.IntVar(&d.MaxPasswordLen, "password-max", d.MaxPasswordLen, "maximum password length in characters (at most 1024; passwords are also limited to 1024 bytes of UTF-8)")
 	fs.IntVar(&d.AccountFreeFailures, "account-free-failures", d.AccountFreeFailures, "failed logins per account before the tarpit delay starts")
 	fs.IntVar(&d.AccountMaxFailures, "account-max-failures", d.AccountMaxFailures, "failed logins per account per window before logins wait for the window to end (0 disables the per-account tarpit)")
 	fs.DurationVar(&d.AccountWindow, "account-window", d.AccountWindow, "per-account failure window")
@@ -136,8 +136,8 @@ func (c *config) validate() error {
 		return errors.New("--session-ttl must be at least --token-ttl")
 	case d.MinPasswordLen < 1:
 		return errors.New("--password-min must be at least 1")
-	case d.MaxPasswordLen < d.MinPasswordLen || d.MaxPasswordLen > 4096:
-		return errors.New("--password-max must be between --password-min and 4096")
+	case d.MaxPasswordLen < d.MinPasswordLen || d.MaxPasswordLen > 1024:
+		return errors.New("--password-max must be between --password-min and 1024")
 	case d.LoginIPLimit < 0 || d.RegisterIPLimit < 0 || d.AccountMaxFailures < 0:
 		return errors.New("limits must not be negative (0 disables)")
 	case c.hash.MaxConcurrent < 1:
