@@ -226,3 +226,21 @@ type KeyStore interface {
 	// there is none; concurrent callers all receive the one stored value.
 	Secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error)
 }
+
+// Sweeper deletes rows that no rule can need any more, so that tables stay
+// bounded by live data rather than by history.
+type Sweeper interface {
+	// Sweep deletes sessions (with their refresh tokens) that expired or
+	// were revoked before sessionsBefore, and counters last incremented
+	// before countersBefore. It returns the number of rows deleted.
+	Sweep(ctx context.Context, sessionsBefore, countersBefore time.Time) (int64, error)
+}
+
+// String describes the key without its private part, so that a key printed
+// by mistake (with %v or %s) never reveals the seed.
+func (k SigningKey) String() string {
+	return "SigningKey{ID: " + k.ID + ", Algorithm: " + k.Algorithm + ", PrivateKey: <redacted>}"
+}
+
+// GoString redacts the private key from %#v as well.
+func (k SigningKey) GoString() string { return k.String() }

@@ -677,3 +677,12 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// SweepCutoffs returns the times before which ended sessions and idle
+// counters may be deleted: a revoked session must stay visible to other
+// instances for as long as its access tokens could verify, and a counter
+// for as long as its longest window.
+func (s *Service) SweepCutoffs(now time.Time) (sessionsBefore, countersBefore time.Time) {
+	longest := max(s.cfg.AccountWindow, s.cfg.LoginIPWindow, s.cfg.RegisterIPWindow)
+	return now.Add(-2 * s.cfg.RevocationKeep()), now.Add(-2 * longest)
+}

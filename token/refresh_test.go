@@ -107,7 +107,9 @@ func FuzzOpen(f *testing.F) {
 	f.Add([]byte{})
 	f.Add(make([]byte, 28))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, err := c.Open(b, parent); err == nil && !bytes.Equal(b, sealed) {
+		// Only a seal made under the fixed secret opens; the seeds hold the
+		// one made above (or, in fuzzing workers, by the coordinator).
+		if got, err := c.Open(b, parent); err == nil && got != "rt_child" {
 			t.Errorf("Open(forged) = %q, want an error", got)
 		}
 	})

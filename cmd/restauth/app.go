@@ -151,6 +151,31 @@ func (a *app) syncRevocations(ctx context.Context, every time.Duration, logger *
 	}
 }
 
+// sweep deletes ended sessions and idle counters every interval, so the
+// tables stay bounded by live data.
+func (a *app) sweep(ctx context.Context, every time.Duration, logger *slog.Logger) {
+	sw, ok := a.store.(restauth.Sweeper)
+	if !ok {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			sb, cb := a.svc.SweepCutoffs(time.Now())
+			n, err := sw.Sweep(ctx, sb, cb)
+			if err != nil && ctx.Err() == nil {
+				logger.Warn("sweep failed", "err", err)
+			} else if n > 0 {
+				logger.Info("swept ended sessions and idle counters", "rows", n)
+			}
+		}
+	}
+}
+
 func version() string {
 	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
 		return info.Main.Version

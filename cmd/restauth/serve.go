@@ -64,6 +64,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	defer cancel()
 	go a.ring.Run(ctx, cfg.keyReload)
 	go a.syncRevocations(ctx, cfg.revocationSync, logger)
+	go a.sweep(ctx, time.Hour, logger)
 	if l, ok := a.store.(interface {
 		Listen(ctx context.Context, onRevoke func(), logger *slog.Logger)
 	}); ok {
