@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -281,7 +282,7 @@ func handleDeleteMe(svc *restauth.Service) http.Handler {
 func handleIntrospect(svc *restauth.Service, clients map[string]string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, ok := parseAuthorization(r.Header.Get("Authorization"))
-		if len(clients) == 0 || !ok || c.scheme != "basic" || !clientOK(clients, c.username, c.password) {
+		if len(clients) == 0 || !ok || c.scheme != "basic" || !clientOK(clients, formUnescape(c.username), formUnescape(c.password)) {
 			writeError(w, r, svc.Logger, errNoCredentials)
 			return
 		}
@@ -306,6 +307,16 @@ func handleIntrospect(svc *restauth.Service, clients map[string]string) http.Han
 			"iat": claims.IssuedAt.Unix(), "exp": claims.ExpiresAt.Unix(),
 		})
 	})
+}
+
+// formUnescape undoes the form encoding that RFC 6749 section 2.3.1 applies
+// to client credentials inside HTTP Basic; a value that is not validly
+// encoded is taken as it is.
+func formUnescape(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
 }
 
 func introspectToken(w http.ResponseWriter, r *http.Request) (string, error) {
