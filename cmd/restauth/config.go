@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"runtime"
 	"strings"
@@ -21,6 +22,7 @@ type config struct {
 	addr, db          string
 	tlsCert, tlsKey   string
 	logLevel, logFmt  string
+	insecureHTTP      bool
 	trustedProxies    string
 	corsOrigins       string
 	introspectClients string
@@ -49,6 +51,7 @@ func serveFlags(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:5000", "listen address")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS with HTTP/2 and HSTS")
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.BoolVar(&cfg.insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback address (only behind a TLS-terminating proxy)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&cfg.logFmt, "log-format", "text", "log format: text or json")
 	fs.StringVar(&cfg.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or addresses whose X-Forwarded-*/Forwarded headers are believed")
@@ -143,12 +146,29 @@ func (c *config) validate() error {
 	case c.hash.MaxConcurrent < 1:
 		return errors.New("--hash-concurrency must be at least 1")
 	}
+	if c.tlsCert == "" && !c.insecureHTTP && !loopback(c.addr) {
+		return fmt.Errorf("refusing plain HTTP on %s, which is not a loopback address: pass --tls-cert and --tls-key, or --insecure-http when a TLS-terminating proxy is in front", c.addr)
+	}
 	for _, o := range splitList(c.corsOrigins) {
 		if o == "*" || o == "null" {
 			return fmt.Errorf("--cors-origins: %q cannot be allowed for a credentialed API; list exact origins", o)
 		}
 	}
 	return nil
+}
+
+// loopback reports whether a listen address binds only loopback
+// interfaces. An empty host binds every interface.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }
 
 func splitList(s string) []string {
