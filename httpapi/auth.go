@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/base64"
 	"net/http"
 	"strings"
@@ -66,14 +65,6 @@ func looksLikeToken(s string) bool {
 	return len(s) > 32 && strings.Count(s, ".") == 2
 }
 
-type principalKey struct{}
-
-// principalFrom returns the authenticated caller stored by requireAuth.
-func principalFrom(ctx context.Context) *restauth.Principal {
-	p, _ := ctx.Value(principalKey{}).(*restauth.Principal)
-	return p
-}
-
 var (
 	errNoCredentials = restauth.Errorf(restauth.EUnauthorized, "authentication required")
 	errNeedsSession  = restauth.Errorf(restauth.EInvalidToken, "this route needs an access token")
@@ -113,8 +104,10 @@ func requireAuth(svc *restauth.Service) func(http.Handler) http.Handler {
 				writeError(w, r, svc.Logger, err)
 				return
 			}
-			setLogUser(r.Context(), p.UserID)
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+			if st := stateFrom(r.Context()); st != nil {
+				st.principal, st.userID = p, p.UserID
+			}
+			next.ServeHTTP(w, r)
 		})
 	}
 }
@@ -135,5 +128,5 @@ func requireSession(svc *restauth.Service) func(http.Handler) http.Handler {
 
 // meta describes the request's origin for sessions and per-IP limits.
 func meta(r *http.Request) restauth.ClientMeta {
-	return restauth.ClientMeta{IP: clientIPFrom(r.Context()), UserAgent: r.UserAgent()}
+	return restauth.ClientMeta{IP: clientIPFrom(r), UserAgent: r.UserAgent()}
 }

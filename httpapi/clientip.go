@@ -1,48 +1,50 @@
 package httpapi
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 )
 
-type clientIPKey struct{}
-
-// clientIPFrom returns the client address resolved by the clientIP
-// middleware.
-func clientIPFrom(ctx context.Context) string {
-	s, _ := ctx.Value(clientIPKey{}).(string)
-	return s
+// clientIPFrom returns the client address: the socket peer, or, when the
+// peer is a trusted proxy, the rightmost address in X-Forwarded-For (or
+// Forwarded) that is not itself a trusted proxy. Headers from anyone else
+// are ignored, so a client cannot choose the address its limits are
+// counted under. It is resolved once per request, on first use.
+func clientIPFrom(r *http.Request) string {
+	st := stateFrom(r.Context())
+	if st == nil {
+		return resolveClientIP(r, nil)
+	}
+	st.resolve(r)
+	return st.clientIP
 }
-
-type forwardedKey struct{}
 
 // forwarded holds the scheme and host a trusted proxy reported.
 type forwarded struct {
 	proto, host string
 }
 
-// clientIP resolves the client address: the socket peer, or, when the peer
-// is a trusted proxy, the rightmost address in X-Forwarded-For (or
-// Forwarded) that is not itself a trusted proxy. Headers from anyone else
-// are ignored, so a client cannot choose the address its limits are
-// counted under.
-func clientIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ip := resolveClientIP(r, trusted)
-			ctx := context.WithValue(r.Context(), clientIPKey{}, ip)
-			if len(trusted) > 0 && isTrusted(peerAddr(r), trusted) {
-				fw := forwarded{
-					proto: lastValue(r.Header.Get("X-Forwarded-Proto")),
-					host:  lastValue(r.Header.Get("X-Forwarded-Host")),
-				}
-				ctx = context.WithValue(ctx, forwardedKey{}, fw)
-			}
-			next.ServeHTTP(w, r.WithContext(ctx))
-		})
+// resolveFW resolves the request's origin and reports whether a trusted
+// proxy described it.
+func (st *requestState) resolveFW(r *http.Request) bool {
+	st.resolve(r)
+	return st.fwOK
+}
+
+func (st *requestState) resolve(r *http.Request) {
+	if st.resolved {
+		return
+	}
+	st.resolved = true
+	st.clientIP = resolveClientIP(r, st.trusted)
+	if len(st.trusted) > 0 && isTrusted(peerAddr(r), st.trusted) {
+		st.fw = forwarded{
+			proto: lastValue(r.Header.Get("X-Forwarded-Proto")),
+			host:  lastValue(r.Header.Get("X-Forwarded-Host")),
+		}
+		st.fwOK = true
 	}
 }
 
@@ -143,7 +145,8 @@ func absoluteURL(r *http.Request, path string) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if fw, ok := r.Context().Value(forwardedKey{}).(forwarded); ok {
+	if st := stateFrom(r.Context()); st != nil && st.resolveFW(r) {
+		fw := st.fw
 		if p := strings.ToLower(fw.proto); p == "http" || p == "https" {
 			scheme = p
 		}

@@ -1,12 +1,11 @@
 package httpapi
 
 import (
-	"context"
 	"log/slog"
+	"net/netip"
 	"net/http"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/restauth/restauth"
@@ -34,25 +33,16 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-type logUserKey struct{}
-
-// setLogUser records the authenticated user id for the request log line.
-func setLogUser(ctx context.Context, id int64) {
-	if p, ok := ctx.Value(logUserKey{}).(*atomic.Int64); ok {
-		p.Store(id)
-	}
-}
-
-// logRequests writes one structured line per request: method, path,
-// status, duration and user id. It never logs headers, query strings or
-// bodies, which may hold credentials.
-func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
+// logRequests attaches the request state and writes one structured line
+// per request: method, path, status, duration and user id. It never logs
+// headers, query strings or bodies, which may hold credentials.
+func logRequests(logger *slog.Logger, trusted []netip.Prefix) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			uid := new(atomic.Int64)
+			r, st := withState(r, trusted)
 			rec := &statusRecorder{ResponseWriter: w}
-			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), logUserKey{}, uid)))
+			next.ServeHTTP(rec, r)
 			if !logger.Enabled(r.Context(), slog.LevelInfo) {
 				return
 			}
@@ -62,7 +52,7 @@ func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 				slog.Int("status", rec.status),
 				slog.Duration("duration", time.Since(start)),
 			}
-			if id := uid.Load(); id != 0 {
+			if id := st.userID; id != 0 {
 				attrs = append(attrs, slog.Int64("user_id", id))
 			}
 			logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
@@ -91,17 +81,26 @@ func recoverPanics(logger *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
+var (
+	nosniff    = []string{"nosniff"}
+	noStore    = []string{"no-store"}
+	noReferrer = []string{"no-referrer"}
+	hsts       = []string{"max-age=63072000; includeSubDomains"}
+)
+
 // securityHeaders sets the headers every response carries. API responses
 // hold credentials or per-user data, so none may be cached or sniffed.
 func securityHeaders(tls bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h := w.Header()
-			h.Set("X-Content-Type-Options", "nosniff")
-			h.Set("Cache-Control", "no-store")
-			h.Set("Referrer-Policy", "no-referrer")
+			// Shared value slices (len == cap, so an Add reallocates rather
+			// than writing into them) save three allocations per request.
+			h["X-Content-Type-Options"] = nosniff
+			h["Cache-Control"] = noStore
+			h["Referrer-Policy"] = noReferrer
 			if tls {
-				h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+				h["Strict-Transport-Security"] = hsts
 			}
 			next.ServeHTTP(w, r)
 		})

@@ -53,8 +53,7 @@ func NewServer(cfg Config, deps Deps) http.Handler {
 	var h http.Handler = jsonMuxErrors(mux)
 	h = cors(cfg.CORSOrigins)(h)
 	h = securityHeaders(cfg.TLS)(h)
-	h = clientIP(cfg.TrustedProxies)(h)
 	h = recoverPanics(deps.Logger)(h)
-	h = logRequests(deps.Logger)(h)
+	h = logRequests(deps.Logger, cfg.TrustedProxies)(h)
 	return h
 }

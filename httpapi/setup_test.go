@@ -32,7 +32,7 @@ func (testNorm) NFKC(s string) string { return norm.NFKC.String(s) }
 var fastParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 type testEnv struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	store *sqlite.DB
 	svc   *restauth.Service
@@ -42,7 +42,7 @@ type testEnv struct {
 type envOption func(*restauth.Config, *Config)
 
 // newEnv builds the whole stack on a real SQLite file in a temp dir.
-func newEnv(t *testing.T, opts ...envOption) *testEnv {
+func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
