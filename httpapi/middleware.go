@@ -2,8 +2,8 @@ package httpapi
 
 import (
 	"log/slog"
-	"net/netip"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
