@@ -30,9 +30,10 @@ type config struct {
 	domain restauth.Config
 	hash   password.Options
 
-	shutdownTimeout time.Duration
-	revocationSync  time.Duration
-	keyReload       time.Duration
+	shutdownTimeout   time.Duration
+	readHeaderTimeout time.Duration
+	revocationSync    time.Duration
+	keyReload         time.Duration
 }
 
 func newFlagSet(name string, cfg *config, stderr io.Writer) *flag.FlagSet {
@@ -93,6 +94,7 @@ func serveFlags(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&cfg.hash.QueueTimeout, "hash-wait", 2*time.Second, "longest wait for a hashing slot before 503")
 
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "grace period for in-flight requests on SIGINT/SIGTERM")
+	fs.DurationVar(&cfg.readHeaderTimeout, "read-header-timeout", 5*time.Second, "longest time a client may take to send the request headers (cuts off slowloris clients)")
 	fs.DurationVar(&cfg.revocationSync, "revocation-sync", time.Second, "how often the in-memory revocation view is resynchronised from the database")
 	fs.DurationVar(&cfg.keyReload, "key-reload", 30*time.Second, "how often signing keys are reloaded from the database")
 	return fs
@@ -145,6 +147,9 @@ func (c *config) validate() error {
 		return errors.New("limits must not be negative (0 disables)")
 	case c.hash.MaxConcurrent < 1:
 		return errors.New("--hash-concurrency must be at least 1")
+	case c.readHeaderTimeout <= 0:
+		// Zero would fall back to the 15s read timeout, or to none at all.
+		return errors.New("--read-header-timeout must be positive")
 	}
 	if c.tlsCert == "" && !c.insecureHTTP && !loopback(c.addr) {
 		return fmt.Errorf("refusing plain HTTP on %s, which is not a loopback address: pass --tls-cert and --tls-key, or --insecure-http when a TLS-terminating proxy is in front", c.addr)

@@ -65,10 +65,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	go a.ring.Run(ctx, cfg.keyReload)
 	go a.syncRevocations(ctx, cfg.revocationSync, logger)
 	go a.sweep(ctx, time.Hour, logger)
+	// A store shared by several instances (PostgreSQL) announces revocations
+	// and key changes; acting on them at once is what makes a logout on one
+	// instance hold on every other within milliseconds rather than at the
+	// next periodic sync.
 	if l, ok := a.store.(interface {
-		Listen(ctx context.Context, onRevoke func(), logger *slog.Logger)
+		Listen(ctx context.Context, onRevoke, onKeys func(), logger *slog.Logger)
 	}); ok {
-		go l.Listen(ctx, func() { _ = a.revs.Sync(ctx, a.store, time.Now()) }, logger)
+		go l.Listen(ctx, func() {
+			if err := a.revs.Sync(ctx, a.store, time.Now()); err != nil && ctx.Err() == nil {
+				logger.Warn("revocation sync on notification failed", "err", err)
+			}
+		}, func() {
+			if err := a.ring.Reload(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("signing key reload on notification failed", "err", err)
+			}
+		}, logger)
 	}
 
 	useTLS := cfg.tlsCert != ""
@@ -79,7 +91,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	srv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: cfg.readHeaderTimeout,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,

@@ -1,0 +1,183 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// migrationLockKey is the pg_advisory_lock key that serialises migrations:
+// "restauth" in ASCII, fixed so that every instance and release agrees. It
+// is database-wide, so schemas in one database also migrate one at a time,
+// which costs nothing.
+const migrationLockKey int64 = 0x7265737461757468
+
+// migration is one embedded schema change, named NNNN_description.sql.
+type migration struct {
+	version int64
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations in version order.
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, name := range names {
+		base := path.Base(name)
+		prefix, _, ok := strings.Cut(base, "_")
+		v, err := strconv.ParseInt(prefix, 10, 64)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("postgres: migration %q is not named NNNN_description.sql", base)
+		}
+		body, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(body)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("postgres: migrations %q and %q share a version", ms[i-1].name, ms[i].name)
+		}
+	}
+	return ms, nil
+}
+
+// Migrate applies every embedded migration that the schema lacks, in
+// version order, each in its own transaction together with its row in
+// schema_migrations. It holds a session-level advisory lock throughout, on a
+// connection of its own that is closed afterwards, so instances starting
+// together apply each migration once and the lock can never be left behind
+// on a pooled connection. It is idempotent.
+func (db *DB) Migrate(ctx context.Context) error {
+	_, err := db.migrate(ctx)
+	return err
+}
+
+// migrate is Migrate, returning the schema the tables live in.
+func (db *DB) migrate(ctx context.Context) (string, error) {
+	ms, err := migrations()
+	if err != nil {
+		return "", err
+	}
+	c, err := pgx.ConnectConfig(ctx, db.cfg)
+	if err != nil {
+		return "", storeErr("migrate", fmt.Errorf("%w: %w", errConnLost, err))
+	}
+	defer closeConn(c)
+
+	var schema *string
+	if err := c.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return "", storeErr("migrate", err)
+	}
+	if schema == nil {
+		return "", errors.New("postgres: no schema of the search_path exists; create it first")
+	}
+	if _, err := c.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
+		return "", storeErr("migrate: take the migration lock", err)
+	}
+	// Closing the connection releases the lock too; unlocking first lets
+	// the next instance go on without waiting for the close.
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		_, _ = c.Exec(ctx, `SELECT pg_advisory_unlock($1)`, migrationLockKey)
+	}()
+
+	const create = `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    bigint      PRIMARY KEY,
+		applied_at timestamptz NOT NULL
+	)`
+	if _, err := c.Exec(ctx, create); err != nil {
+		return "", storeErr("migrate", err)
+	}
+	applied, err := appliedVersions(ctx, c)
+	if err != nil {
+		return "", storeErr("migrate", err)
+	}
+	for _, m := range ms {
+		if applied[m.version] {
+			continue
+		}
+		err := inTx(ctx, c, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, m.sql); err != nil {
+				return fmt.Errorf("apply %s: %w", m.name, err)
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
+				m.version, time.Now())
+			return err
+		})
+		if err != nil {
+			return "", storeErr("migrate", err)
+		}
+	}
+	return *schema, nil
+}
+
+// appliedVersions returns the versions recorded in schema_migrations.
+func appliedVersions(ctx context.Context, c *pgx.Conn) (map[int64]bool, error) {
+	rows, err := c.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, err
+	}
+	applied := make(map[int64]bool, len(versions))
+	for _, v := range versions {
+		applied[v] = true
+	}
+	return applied, nil
+}
+
+// MigrationsCurrent reports whether every embedded migration has been
+// applied. Versions the binary does not know, applied by a newer release,
+// do not make the database less current.
+func (db *DB) MigrationsCurrent(ctx context.Context) (bool, error) {
+	ms, err := migrations()
+	if err != nil {
+		return false, err
+	}
+	var current bool
+	err = db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		var exists bool
+		if err := c.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			current = len(ms) == 0
+			return nil
+		}
+		applied, err := appliedVersions(ctx, c)
+		if err != nil {
+			return err
+		}
+		current = true
+		for _, m := range ms {
+			current = current && applied[m.version]
+		}
+		return nil
+	})
+	if err != nil {
+		return false, storeErr("check migrations", err)
+	}
+	return current, nil
+}

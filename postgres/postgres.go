@@ -1,0 +1,235 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/restauth/restauth"
+)
+
+// The store must satisfy the domain interfaces.
+var (
+	_ restauth.UserStore    = (*DB)(nil)
+	_ restauth.SessionStore = (*DB)(nil)
+	_ restauth.CounterStore = (*DB)(nil)
+	_ restauth.KeyStore     = (*DB)(nil)
+)
+
+const (
+	// opTimeout bounds every store call, so that a database that stops
+	// answering (rather than refusing) fails requests with 503 instead of
+	// holding them.
+	opTimeout = 10 * time.Second
+	// defaultConnectTimeout applies when the URL sets no connect_timeout.
+	defaultConnectTimeout = 5 * time.Second
+)
+
+// DB is a PostgreSQL-backed store implementing restauth.UserStore,
+// restauth.SessionStore, restauth.CounterStore and restauth.KeyStore. It is
+// safe for concurrent use by many goroutines and by many processes sharing
+// one database.
+type DB struct {
+	cfg    *pgx.ConnConfig
+	pool   *pgxpool.Pool
+	schema string // The schema holding the tables, named in notifications.
+}
+
+// Open connects to the database named by url (a postgres:// or
+// postgresql:// URL, or a keyword/value string) and applies any pending
+// migrations under an advisory lock. Parameters pgx does not know are sent to
+// the server as run-time settings, so search_path selects the schema that
+// holds the tables (it must exist). The pool is pgxpool: its pool_* URL
+// settings apply, and pool_max_conns defaults to max(4, GOMAXPROCS). A
+// connect_timeout of 5s applies unless the URL sets one.
+func Open(ctx context.Context, url string) (*DB, error) {
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		pcfg.MaxConns = int32(max(4, runtime.GOMAXPROCS(0)))
+	}
+	if pcfg.ConnConfig.ConnectTimeout == 0 {
+		pcfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
+	// A connection idle for a second may have been dropped by the server or
+	// a proxy; pgxpool pings such a connection before handing it out.
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := &DB{cfg: pcfg.ConnConfig, pool: pool}
+	schema, err := db.migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.schema = schema
+	return db, nil
+}
+
+// Close closes the pool's connections. A running Listen ends with its
+// context, not with Close.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		return c.Ping(ctx)
+	})
+	return storeErr("ping", err)
+}
+
+// errConnLost marks an error after which the connection was gone, or could
+// not be had: whatever the cause reads like, the database was unreachable.
+var errConnLost = errors.New("connection lost")
+
+// run calls fn with a pooled connection, under opTimeout. A call that failed
+// because its connection had died before anything was sent (an idle
+// connection the server dropped) is retried once on a fresh connection;
+// nothing was executed, so this is safe for writes too.
+func (db *DB) run(ctx context.Context, fn func(ctx context.Context, c *pgx.Conn) error) error {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		var lost bool
+		acquired := false
+		err := db.pool.AcquireFunc(ctx, func(pc *pgxpool.Conn) error {
+			acquired = true
+			c := pc.Conn()
+			err := fn(ctx, c)
+			// pgxpool destroys a closed connection, or one left inside a
+			// transaction, when it is released.
+			lost = err != nil && c.IsClosed()
+			return err
+		})
+		if !acquired && err != nil {
+			return fmt.Errorf("%w: %w", errConnLost, err)
+		}
+		switch {
+		case err == nil:
+			return nil
+		case lost && attempt == 0 && pgconn.SafeToRetry(err) && ctx.Err() == nil:
+			continue
+		case lost:
+			return fmt.Errorf("%w: %w", errConnLost, err)
+		}
+		return err
+	}
+}
+
+// inTx runs fn in a transaction on c, committing when fn succeeds.
+func inTx(ctx context.Context, c *pgx.Conn, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, c, fn)
+}
+
+// storeErr translates a database error for the domain: no rows becomes
+// restauth.ErrNotFound, a database that cannot be reached (or is shutting
+// down, or has no room) becomes an error wrapping
+// restauth.ErrStoreUnavailable and the cause, domain errors pass unchanged,
+// and anything else becomes a plain error, which clients only ever see as a
+// generic message. op names the operation, never the SQL.
+func storeErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return restauth.ErrNotFound
+	}
+	var re *restauth.Error
+	if errors.As(err, &re) {
+		return err
+	}
+	if unavailable(err) {
+		return fmt.Errorf("postgres: %s: %w: %w", op, restauth.ErrStoreUnavailable, err)
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// unavailable reports whether err means the database could not serve the
+// request right now, as opposed to refusing it.
+func unavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "08"), // Connection exception.
+			strings.HasPrefix(pgErr.Code, "53"), // Insufficient resources: too many connections, disk full.
+			strings.HasPrefix(pgErr.Code, "57"), // Operator intervention: shutdown, query cancelled.
+			strings.HasPrefix(pgErr.Code, "40"), // Transaction rollback: deadlock, serialization; a retry may pass.
+			pgErr.Code == "25006":               // Read-only transaction: a standby, during failover.
+			return true
+		}
+		if !errors.Is(err, errConnLost) {
+			return false
+		}
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.Is(err, errConnLost) ||
+		errors.As(err, &connectErr) ||
+		errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		pgconn.Timeout(err)
+}
+
+// isCode reports whether err is a PostgreSQL error with the SQLSTATE code.
+func isCode(err error, code string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == code
+}
+
+// SQLSTATE codes the store translates.
+const (
+	codeUniqueViolation     = "23505"
+	codeForeignKeyViolation = "23503"
+)
+
+// Times go to PostgreSQL as timestamptz, which keeps microseconds: pgx
+// truncates as time.Time.UnixMicro does, so every store returns the same
+// instant. Times come back in UTC, like the SQLite store's.
+
+// nullTime stores the zero time as NULL, for columns where zero means "not
+// yet" (revoked_at, used_at, expires_at).
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func fromNull(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// rowsAffected returns restauth.ErrNotFound when tag changed no row.
+func rowsAffected(tag pgconn.CommandTag) error {
+	if tag.RowsAffected() == 0 {
+		return restauth.ErrNotFound
+	}
+	return nil
+}
+
+// closeConn closes a connection of its own (the migration and LISTEN
+// connections) without waiting long on a server that has gone away.
+func closeConn(c *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = c.Close(ctx)
+}
