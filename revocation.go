@@ -51,12 +51,19 @@ func (r *RevocationSet) Len() int {
 	return len(r.revoked)
 }
 
+// syncMargin is how far before the newest known revocation Sync reads
+// again: revocation times come from each instance's own clock, so a
+// revocation made on an instance whose clock runs behind can carry an
+// earlier time than one already seen. Instances' clocks must agree within
+// this margin (they must anyway, for exp and nbf to mean the same).
+const syncMargin = time.Minute
+
 // Sync loads revocations from the store that are newer than the newest one
-// already known (less a margin for clock skew between instances) and prunes
-// entries older than keep. It is how a missed notification heals.
+// already known (less syncMargin) and prunes entries older than keep. It is
+// how a missed notification heals.
 func (r *RevocationSet) Sync(ctx context.Context, store SessionStore, now time.Time) error {
 	r.mu.RLock()
-	since := r.synced.Add(-5 * time.Second)
+	since := r.synced.Add(-syncMargin)
 	r.mu.RUnlock()
 	if floor := now.Add(-r.keep); since.Before(floor) {
 		since = floor
