@@ -167,6 +167,9 @@ type CounterStore interface {
 	// passed or none exists.
 	Get(ctx context.Context, key string, now time.Time, window time.Duration) (Counter, error)
 	Reset(ctx context.Context, key string) error
+	// Decr subtracts one from key, never below zero, leaving its window
+	// alone; it refunds an attempt that was counted but not evaluated.
+	Decr(ctx context.Context, key string) error
 }
 
 // PasswordHasher hashes and verifies passwords. Errors that carry a

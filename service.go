@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,9 +47,8 @@ type Service struct {
 	cfg Config
 	Deps
 
-	dummyOnce sync.Once
+	dummyMu   sync.Mutex
 	dummyHash string
-	dummyErr  error
 }
 
 // NewService returns a Service with cfg and deps.
@@ -93,8 +93,8 @@ func (s *Service) NormalizeUsername(name string) (string, error) {
 		return "", Errorf(EInvalidUsername, "username must not start or end with white space")
 	}
 	for _, r := range name {
-		if unicode.IsControl(r) || r == ':' || unicode.Is(unicode.Cf, r) {
-			return "", Errorf(EInvalidUsername, "username must not contain control characters or ':'")
+		if r == ':' || unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return "", Errorf(EInvalidUsername, "username must not contain control, format or line-separator characters or ':'")
 		}
 	}
 	return name, nil
@@ -140,7 +140,7 @@ func (s *Service) Register(ctx context.Context, username, password string, meta 
 	if err := s.CheckPassword(password); err != nil {
 		return nil, err
 	}
-	if err := s.limitIP(ctx, "register", meta.IP, s.cfg.RegisterIPLimit, s.cfg.RegisterIPWindow, true); err != nil {
+	if err := s.limitRegistrations(ctx, meta.IP); err != nil {
 		return nil, err
 	}
 	hash, err := s.Hasher.Hash(ctx, password)
@@ -164,21 +164,27 @@ func (s *Service) User(ctx context.Context, id int64) (*User, error) {
 // is computed, an unknown user costs one dummy hash so that timing does not
 // reveal which accounts exist, and a hash in an old format or with old
 // parameters is upgraded after a success.
+//
+// Each attempt is counted before it is evaluated, with one atomic increment
+// per limit, and refunded when it succeeds or is not evaluated. Checking
+// first and counting after would let a burst of concurrent guesses all pass
+// the check before any of them was counted.
 func (s *Service) Authenticate(ctx context.Context, username, password string, meta ClientMeta) (*User, error) {
 	name := username
 	if utf8.ValidString(name) {
 		name = s.Normalizer.NFC(name)
 	}
-	acctKey := "acct:" + strings.ToLower(name)
-	prior, err := s.checkTarpit(ctx, acctKey)
-	if err != nil {
+	att := &attempt{s: s}
+	defer att.settle(context.WithoutCancel(ctx))
+	if err := att.reserveAccount(ctx, "acct:"+strings.ToLower(name)); err != nil {
 		return nil, err
 	}
-	if err := s.limitIP(ctx, "login", meta.IP, s.cfg.LoginIPLimit, s.cfg.LoginIPWindow, false); err != nil {
+	if err := att.reserveIP(ctx, meta.IP); err != nil {
 		return nil, err
 	}
 
 	var u *User
+	var err error
 	if name != "" && password != "" && len(password) <= MaxPasswordBytes {
 		u, err = s.Users.UserByUsername(ctx, name)
 		if err != nil && !errors.Is(err, ErrNotFound) {
@@ -191,7 +197,8 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, m
 		if err := s.dummyVerify(ctx, password); err != nil {
 			return nil, err
 		}
-		return nil, s.failed(ctx, acctKey, meta)
+		att.failed = true
+		return nil, errBadCredentials
 	}
 	ok, rehash, err := s.Hasher.Verify(ctx, password, u.PasswordHash)
 	if err != nil {
@@ -204,19 +211,94 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, m
 		ok = false
 	}
 	if !ok {
-		return nil, s.failed(ctx, acctKey, meta)
+		att.failed = true
+		return nil, errBadCredentials
 	}
+	att.succeeded = true
 	if rehash {
 		s.rehash(ctx, u, password)
 	}
-	// A success clears the account's failures; the common case has none,
-	// and then no write is needed.
-	if prior.Count > 0 {
-		if err := s.Counters.Reset(ctx, acctKey); err != nil {
-			return nil, err
+	return u, nil
+}
+
+// attempt is one password check's claim on the brute-force limits.
+type attempt struct {
+	s                 *Service
+	acctKey, ipKey    string // Set once the attempt is counted under them.
+	failed, succeeded bool
+}
+
+// reserveAccount counts the attempt against the account and refuses it
+// when the tarpit says it comes too early. The k-th attempt of a window
+// (k > AccountFreeFailures) may come no earlier than the window's start plus
+// the delays of the attempts before it, each AccountDelayBase doubled per
+// failure and capped at AccountDelayMax: an attacker going as fast as
+// allowed waits that delay between guesses, and a user who failed a few
+// times spread over the window is not slowed at all.
+func (a *attempt) reserveAccount(ctx context.Context, key string) error {
+	cfg := a.s.cfg
+	if cfg.AccountMaxFailures <= 0 {
+		return nil
+	}
+	now := a.s.Now()
+	c, err := a.s.Counters.Incr(ctx, key, now, cfg.AccountWindow)
+	if err != nil {
+		return err
+	}
+	a.acctKey = key
+	prior := c.Count - 1
+	var until time.Time
+	if prior >= cfg.AccountMaxFailures {
+		until = c.WindowStart.Add(cfg.AccountWindow)
+	} else {
+		until = c.WindowStart.Add(a.s.tarpitSchedule(prior))
+	}
+	if now.Before(until) {
+		return tooMany(until.Sub(now))
+	}
+	return nil
+}
+
+// reserveIP counts the attempt against the client address.
+func (a *attempt) reserveIP(ctx context.Context, ip string) error {
+	cfg := a.s.cfg
+	if cfg.LoginIPLimit <= 0 || ip == "" {
+		return nil
+	}
+	now := a.s.Now()
+	c, err := a.s.Counters.Incr(ctx, limitKey("ip-login:", ip), now, cfg.LoginIPWindow)
+	if err != nil {
+		return err
+	}
+	a.ipKey = limitKey("ip-login:", ip)
+	if c.Count > cfg.LoginIPLimit {
+		return tooMany(c.WindowStart.Add(cfg.LoginIPWindow).Sub(now))
+	}
+	return nil
+}
+
+// settle keeps the counts of a failed attempt, clears the account's
+// failures after a success, and refunds everything else: a success does
+// not count against the address, and an attempt refused or not evaluated
+// (throttled, overloaded, a store error) is not a failure.
+func (a *attempt) settle(ctx context.Context) {
+	if a.failed {
+		return
+	}
+	var errs []error
+	if a.acctKey != "" {
+		if a.succeeded {
+			errs = append(errs, a.s.Counters.Reset(ctx, a.acctKey))
+		} else {
+			errs = append(errs, a.s.Counters.Decr(ctx, a.acctKey))
 		}
 	}
-	return u, nil
+	if a.ipKey != "" {
+		errs = append(errs, a.s.Counters.Decr(ctx, a.ipKey))
+	}
+	if err := errors.Join(errs...); err != nil {
+		a.s.Logger.WarnContext(ctx, "rate-limit counter not settled", "err", err)
+	}
 }
 
 func (s *Service) rehash(ctx context.Context, u *User, password string) {
@@ -233,98 +315,77 @@ func (s *Service) rehash(ctx context.Context, u *User, password string) {
 	u.PasswordHash = h
 }
 
+// dummyHashFor returns a hash at the current parameters to verify against
+// when the account does not exist, computing it on first use.
+func (s *Service) dummyHashFor(ctx context.Context) (string, error) {
+	s.dummyMu.Lock()
+	defer s.dummyMu.Unlock()
+	if s.dummyHash != "" {
+		return s.dummyHash, nil
+	}
+	h, err := s.Hasher.Hash(ctx, "restauth dummy password for unknown users")
+	if err != nil {
+		// Not cached: a busy gate now must not disable the dummy hash.
+		return "", err
+	}
+	s.dummyHash = h
+	return h, nil
+}
+
 func (s *Service) dummyVerify(ctx context.Context, password string) error {
-	s.dummyOnce.Do(func() {
-		s.dummyHash, s.dummyErr = s.Hasher.Hash(context.WithoutCancel(ctx), "restauth dummy password for unknown users")
-	})
-	if s.dummyErr != nil {
-		// Try again on the next call rather than caching a busy gate.
-		err := s.dummyErr
-		s.dummyOnce = sync.Once{}
+	dummy, err := s.dummyHashFor(ctx)
+	if err != nil {
 		return s.hashErr(err)
 	}
 	if len(password) > MaxPasswordBytes {
 		password = password[:MaxPasswordBytes]
 	}
-	if _, _, err := s.Hasher.Verify(ctx, password, s.dummyHash); err != nil {
+	if _, _, err := s.Hasher.Verify(ctx, password, dummy); err != nil {
 		return s.hashErr(err)
 	}
 	return nil
 }
 
-// failed records a failed login against the account and the client IP and
-// returns the error the caller sees, identical for every cause.
-func (s *Service) failed(ctx context.Context, acctKey string, meta ClientMeta) error {
-	if s.cfg.AccountMaxFailures > 0 {
-		if _, err := s.Counters.Incr(ctx, acctKey, s.Now(), s.cfg.AccountWindow); err != nil {
-			return err
-		}
-	}
-	if s.cfg.LoginIPLimit > 0 && meta.IP != "" {
-		if _, err := s.Counters.Incr(ctx, "ip-login:"+meta.IP, s.Now(), s.cfg.LoginIPWindow); err != nil {
-			return err
-		}
-	}
-	return errBadCredentials
-}
-
-// tarpitDelay returns how long after the last failure the next attempt must
-// wait, given the failures counted in the window.
-func (s *Service) tarpitDelay(failures int) time.Duration {
-	if failures < s.cfg.AccountFreeFailures {
-		return 0
-	}
+// tarpitSchedule returns how long after the window's start the attempt
+// that follows prior attempts may come.
+func (s *Service) tarpitSchedule(prior int) time.Duration {
+	var total time.Duration
 	d := s.cfg.AccountDelayBase
-	for i := s.cfg.AccountFreeFailures; i < failures && d < s.cfg.AccountDelayMax; i++ {
-		d *= 2
+	for i := s.cfg.AccountFreeFailures; i < prior; i++ {
+		total += min(d, s.cfg.AccountDelayMax)
+		if d < s.cfg.AccountDelayMax {
+			d *= 2
+		}
 	}
-	return min(d, s.cfg.AccountDelayMax)
+	if prior >= s.cfg.AccountFreeFailures {
+		total += min(d, s.cfg.AccountDelayMax)
+	}
+	return total
 }
 
-// checkTarpit refuses an attempt that comes before the account's tarpit
-// delay has passed, and returns the account's failure counter.
-func (s *Service) checkTarpit(ctx context.Context, key string) (Counter, error) {
-	if s.cfg.AccountMaxFailures <= 0 {
-		return Counter{}, nil
+// limitKey names the counter for a client address. IPv6 clients are
+// counted per /64, the block one subscriber usually holds, so that rotating
+// addresses within it buys no extra attempts.
+func limitKey(prefix, ip string) string {
+	if a, err := netip.ParseAddr(ip); err == nil && a.Is6() && !a.Is4In6() {
+		p, _ := a.Prefix(64)
+		return prefix + p.String()
 	}
-	now := s.Now()
-	c, err := s.Counters.Get(ctx, key, now, s.cfg.AccountWindow)
-	if err != nil {
-		return c, err
-	}
-	var until time.Time
-	if c.Count >= s.cfg.AccountMaxFailures {
-		until = c.WindowStart.Add(s.cfg.AccountWindow)
-	} else if d := s.tarpitDelay(c.Count); d > 0 {
-		until = c.Last.Add(d)
-	}
-	if now.Before(until) {
-		return c, tooMany(until.Sub(now))
-	}
-	return c, nil
+	return prefix + ip
 }
 
-// limitIP enforces a fixed-window limit per client IP. When count is true
-// the attempt itself is counted (registrations); otherwise only failures are
-// counted elsewhere and this only checks.
-func (s *Service) limitIP(ctx context.Context, kind, ip string, limit int, window time.Duration, count bool) error {
-	if limit <= 0 || ip == "" {
+// limitRegistrations counts a registration against the client address.
+func (s *Service) limitRegistrations(ctx context.Context, ip string) error {
+	if s.cfg.RegisterIPLimit <= 0 || ip == "" {
 		return nil
 	}
-	key := "ip-" + kind + ":" + ip
 	now := s.Now()
-	var c Counter
-	var err error
-	if count {
-		c, err = s.Counters.Incr(ctx, key, now, window)
-	} else {
-		c, err = s.Counters.Get(ctx, key, now, window)
-	}
+	c, err := s.Counters.Incr(ctx, limitKey("ip-register:", ip), now, s.cfg.RegisterIPWindow)
 	if err != nil {
 		return err
 	}
-	if (count && c.Count > limit) || (!count && c.Count >= limit) {
-		return tooMany(c.WindowStart.Add(window).Sub(now))
+	if c.Count > s.cfg.RegisterIPLimit {
+		return tooMany(c.WindowStart.Add(s.cfg.RegisterIPWindow).Sub(now))
 	}
 	return nil
 }

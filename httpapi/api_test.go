@@ -45,6 +45,8 @@ func TestRegisterBadInput(t *testing.T) {
 		{"nul in username", `{"username":"bo\u0000b","password":"correct horse battery"}`, "", 400, "invalid_username"},
 		{"control char in username", `{"username":"bo\u0007b","password":"correct horse battery"}`, "", 400, "invalid_username"},
 		{"newline in username", `{"username":"bob\n","password":"correct horse battery"}`, "", 400, "invalid_username"},
+		{"line separator in username", `{"username":"bo\u2028b","password":"correct horse battery"}`, "", 400, "invalid_username"},
+		{"zero-width space in username", `{"username":"bo\u200bb","password":"correct horse battery"}`, "", 400, "invalid_username"},
 		{"colon in username", `{"username":"bo:b","password":"correct horse battery"}`, "", 400, "invalid_username"},
 		{"padded username", `{"username":" bob","password":"correct horse battery"}`, "", 400, "invalid_username"},
 		{"long username", `{"username":"` + long + `","password":"correct horse battery"}`, "", 400, "invalid_username"},
@@ -175,8 +177,8 @@ func TestProtectedRouteCredentials(t *testing.T) {
 		{"no colon", "Basic " + "YWxpY2U=", "invalid_credentials", false},
 		{"bad base64", "Basic %%%", "invalid_credentials", false},
 		{"unknown scheme", "Digest abc", "invalid_credentials", false},
-		{"tampered token as username", basic(token[:len(token)-2]+"AA", ""), "invalid_token", false},
-		{"bearer tampered", "Bearer " + token[:len(token)-2] + "AA", "invalid_token", true},
+		{"tampered token as username", basic(tamper(token), ""), "invalid_token", false},
+		{"bearer tampered", "Bearer " + tamper(token), "invalid_token", true},
 		{"bearer garbage", "Bearer abc", "invalid_token", true},
 		{"bearer empty", "Bearer ", "invalid_credentials", true},
 	}
@@ -255,4 +257,16 @@ func TestPanicBecomesGeneric500(t *testing.T) {
 	if !strings.Contains(logged.String(), "handler panic") {
 		t.Errorf("log = %q, want the panic logged", logged.String())
 	}
+}
+
+// tamper changes the first character of a token's signature, which always
+// changes the signature's first byte (unlike its last characters, whose
+// low bits are padding).
+func tamper(tok string) string {
+	i := strings.LastIndex(tok, ".") + 1
+	c := byte('A')
+	if tok[i] == 'A' {
+		c = 'B'
+	}
+	return tok[:i] + string(c) + tok[i+1:]
 }

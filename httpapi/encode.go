@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/restauth/restauth"
@@ -90,6 +91,16 @@ var (
 	errTooLarge  = restauth.Errorf(restauth.EBodyTooLarge, "the body must be at most %d bytes", MaxBodyBytes)
 )
 
+// tooLarge refuses an oversized body and closes the connection after the
+// answer. Otherwise net/http would first try to read and discard up to
+// 256 KiB more of the body, waiting up to the read timeout for a client that
+// never sends it: http.MaxBytesReader cannot tell the server that its limit
+// was hit through the middleware's wrapped ResponseWriter.
+func tooLarge(w http.ResponseWriter) error {
+	w.Header().Set("Connection", "close")
+	return errTooLarge
+}
+
 // readBody reads a JSON request body of at most MaxBodyBytes. It refuses a
 // non-JSON content type and invalid UTF-8 (which encoding/json would
 // otherwise replace silently).
@@ -99,13 +110,13 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		return nil, errMediaType
 	}
 	if r.ContentLength > MaxBodyBytes {
-		return nil, errTooLarge
+		return nil, tooLarge(w)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, errTooLarge
+			return nil, tooLarge(w)
 		}
 		return nil, restauth.Errorf(restauth.EInvalid, "the body could not be read")
 	}
@@ -119,12 +130,16 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 // and whose keys are exactly among allowed. It refuses what a permissive
 // decoder would let through: unknown fields (mass assignment such as "id"
 // or "is_admin"), keys duplicated in any letter case, keys in another
-// letter case, non-string values, and trailing data.
+// letter case, non-string values, escaped unpaired surrogates, and
+// trailing data.
 func decodeStrings(body []byte, allowed ...string) (map[string]string, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	bad := func(format string, args ...any) error {
 		return restauth.Errorf(restauth.EInvalidJSON, format, args...)
+	}
+	if loneSurrogate(body) {
+		return nil, bad("the body must not escape half of a surrogate pair")
 	}
 	tok, err := dec.Token()
 	if err != nil {
@@ -172,6 +187,45 @@ func decodeStrings(body []byte, allowed ...string) (map[string]string, error) {
 		return nil, bad("unexpected data after the JSON object")
 	}
 	return out, nil
+}
+
+// loneSurrogate reports whether a JSON text escapes half of a UTF-16
+// surrogate pair on its own (such as "\ud800"). encoding/json would
+// silently replace it with U+FFFD, so that different inputs would name the
+// same account or password, just as invalid UTF-8 would.
+func loneSurrogate(b []byte) bool {
+	inString := false
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == '"':
+			inString = !inString
+		case b[i] == '\\' && inString && i+1 < len(b):
+			i++ // The escaped character, which may be a quote.
+			r, ok := escapedRune(b[i:])
+			if !ok || !utf16.IsSurrogate(r) {
+				continue
+			}
+			i += 4
+			// A high half must be followed at once by an escaped low half.
+			if r < 0xdc00 && i+2 < len(b) && b[i+1] == '\\' {
+				if r2, ok := escapedRune(b[i+2:]); ok && r2 >= 0xdc00 && r2 <= 0xdfff {
+					i += 6
+					continue
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// escapedRune parses the "uXXXX" of a \u escape at the start of b.
+func escapedRune(b []byte) (rune, bool) {
+	if len(b) < 5 || b[0] != 'u' {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(b[1:5]), 16, 16)
+	return rune(v), err == nil
 }
 
 func truncateField(s string) string {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -324,6 +325,9 @@ func introspectToken(w http.ResponseWriter, r *http.Request) (string, error) {
 	if strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		if err := r.ParseForm(); err != nil {
+			if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+				return "", tooLarge(w)
+			}
 			return "", restauth.Errorf(restauth.EInvalid, "the form could not be parsed")
 		}
 		return r.PostForm.Get("token"), nil

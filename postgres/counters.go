@@ -61,3 +61,13 @@ func (db *DB) Reset(ctx context.Context, key string) error {
 	})
 	return storeErr("reset counter", err)
 }
+
+// Decr subtracts one from the counter key, never below zero, and leaves its
+// window alone.
+func (db *DB) Decr(ctx context.Context, key string) error {
+	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, `UPDATE counters SET count = count - 1 WHERE key = $1 AND count > 0`, key)
+		return err
+	})
+	return storeErr("decrement counter", err)
+}

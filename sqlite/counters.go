@@ -54,3 +54,10 @@ func (db *DB) Reset(ctx context.Context, key string) error {
 	_, err := db.write.ExecContext(ctx, `DELETE FROM counters WHERE key = ?`, key)
 	return storeErr("reset counter", err)
 }
+
+// Decr subtracts one from the counter key, never below zero, and leaves its
+// window alone.
+func (db *DB) Decr(ctx context.Context, key string) error {
+	_, err := db.write.ExecContext(ctx, `UPDATE counters SET count = count - 1 WHERE key = ? AND count > 0`, key)
+	return storeErr("decrement counter", err)
+}

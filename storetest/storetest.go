@@ -771,6 +771,7 @@ func testCounters(t *testing.T, s Store) {
 		incr op = iota
 		get
 		reset
+		decr
 	)
 	steps := []struct {
 		name      string
@@ -796,6 +797,13 @@ func testCounters(t *testing.T, s Store) {
 		{"get after reset", get, "a", at(10 * w), 0, time.Time{}, time.Time{}},
 		{"incr after reset", incr, "a", at(10*w + time.Second), 1, at(10*w + time.Second), at(10*w + time.Second)},
 		{"reset missing", reset, "never", at(0), 0, time.Time{}, time.Time{}},
+		{"incr again", incr, "a", at(10*w + 2*time.Second), 2, at(10*w + time.Second), at(10*w + 2*time.Second)},
+		{"decr refunds one", decr, "a", at(10*w + 3*time.Second), 0, time.Time{}, time.Time{}},
+		{"get after decr keeps window", get, "a", at(10*w + 3*time.Second), 1, at(10*w + time.Second), at(10*w + 2*time.Second)},
+		{"decr to zero", decr, "a", at(10*w + 3*time.Second), 0, time.Time{}, time.Time{}},
+		{"decr never below zero", decr, "a", at(10*w + 3*time.Second), 0, time.Time{}, time.Time{}},
+		{"incr after decr to zero", incr, "a", at(10*w + 4*time.Second), 1, at(10*w + time.Second), at(10*w + 4*time.Second)},
+		{"decr missing", decr, "never", at(0), 0, time.Time{}, time.Time{}},
 		{"other key untouched", get, "b", at(31 * time.Second), 1, at(30 * time.Second), at(30 * time.Second)},
 	}
 	for _, tt := range steps {
@@ -808,12 +816,14 @@ func testCounters(t *testing.T, s Store) {
 			c, err = s.Get(ctx, tt.key, tt.now, w)
 		case reset:
 			err = s.Reset(ctx, tt.key)
+		case decr:
+			err = s.Decr(ctx, tt.key)
 		}
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
 		switch {
-		case tt.op == reset:
+		case tt.op == reset || tt.op == decr:
 		case tt.wantCount == 0:
 			if c != (restauth.Counter{}) {
 				t.Errorf("%s: got %+v, want the zero Counter", tt.name, c)

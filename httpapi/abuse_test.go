@@ -1,0 +1,887 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/restauth/restauth/password"
+)
+
+// noThrottle turns off the tarpit and the per-IP limits, for tests about
+// something else that must not be answered with 429.
+func noThrottle(c *restauthConfig, _ *Config) {
+	c.AccountMaxFailures = 0
+	c.LoginIPLimit = 0
+	c.RegisterIPLimit = 0
+}
+
+// send is e.do for other goroutines: it returns an error instead of
+// stopping the test.
+func (e *testEnv) send(method, path, body string, header ...string) (*response, error) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, err
+	}
+	r := &response{status: res.StatusCode, header: res.Header, body: b}
+	_ = json.Unmarshal(b, &r.json)
+	return r, nil
+}
+
+// spoofHeaders claims the client address ip in every header a proxy or a
+// CDN might use.
+func spoofHeaders(ip string) []string {
+	return []string{
+		"X-Forwarded-For", ip,
+		"Forwarded", "for=" + ip,
+		"X-Real-IP", ip,
+		"True-Client-IP", ip,
+		"CF-Connecting-IP", ip,
+	}
+}
+
+func wantRetryAfter(t *testing.T, r *response) {
+	t.Helper()
+	ra := r.header.Get("Retry-After")
+	if n, err := strconv.Atoi(ra); err != nil || n < 1 {
+		t.Errorf("Retry-After = %q, want a positive number of seconds", ra)
+	}
+}
+
+// TestSpoofedForwardingHeadersIgnored checks that without trusted proxies
+// no header moves a client to a fresh per-IP budget.
+func TestSpoofedForwardingHeadersIgnored(t *testing.T) {
+	e := newEnv(t, func(c *restauthConfig, _ *Config) {
+		c.LoginIPLimit = 3
+		c.RegisterIPLimit = 2
+		c.AccountMaxFailures = 0 // Only the per-IP limit may answer 429.
+	})
+
+	t.Run("register", func(t *testing.T) {
+		for i := range 2 {
+			body := `{"username":"user` + itoa(i) + `","password":"correct horse battery"}`
+			wantStatus(t, e.do("POST", "/api/users", body, spoofHeaders("203.0.113."+itoa(50+i))...), 201, "")
+		}
+		r := e.do("POST", "/api/users", `{"username":"user9","password":"correct horse battery"}`, spoofHeaders("203.0.113.99")...)
+		wantStatus(t, r, 429, "too_many_requests")
+		wantRetryAfter(t, r)
+		if n := e.userCount(); n != 2 {
+			t.Errorf("users = %d, want 2: a registration over the limit was stored", n)
+		}
+	})
+
+	t.Run("session records the socket address", func(t *testing.T) {
+		access, _ := e.login("user0", "correct horse battery")
+		r := e.do("GET", "/api/sessions", "", append([]string{"Authorization", "Bearer " + access}, spoofHeaders("203.0.113.7")...)...)
+		wantStatus(t, r, 200, "")
+		if got := r.json["sessions"].([]any)[0].(map[string]any)["client_ip"]; got != "127.0.0.1" {
+			t.Errorf("session client_ip = %v, want 127.0.0.1", got)
+		}
+	})
+
+	t.Run("login", func(t *testing.T) {
+		// Failures through the login route and through Basic on a protected
+		// route count against the same budget.
+		routes := []struct{ method, path string }{{"POST", "/api/tokens"}, {"GET", "/api/resource"}, {"POST", "/api/tokens"}}
+		for i, rt := range routes {
+			h := append([]string{"Authorization", basic("nobody"+itoa(i), "correct horse battery")}, spoofHeaders("203.0.113."+itoa(i+1))...)
+			wantStatus(t, e.do(rt.method, rt.path, "", h...), 401, "invalid_credentials")
+		}
+		// The limit is reached: every route refuses, whatever the headers say.
+		for i, rt := range routes[:2] {
+			h := append([]string{"Authorization", basic("nobody"+itoa(10+i), "correct horse battery")}, spoofHeaders("198.51.100."+itoa(i+1))...)
+			r := e.do(rt.method, rt.path, "", h...)
+			wantStatus(t, r, 429, "too_many_requests")
+			wantRetryAfter(t, r)
+		}
+	})
+}
+
+// TestTrustedProxyRightmostUntrustedHop checks that behind a trusted proxy
+// each client has its own budget, keyed by the hop the proxy vouches for.
+func TestTrustedProxyRightmostUntrustedHop(t *testing.T) {
+	e := newEnv(t, func(c *restauthConfig, h *Config) {
+		c.LoginIPLimit = 2
+		c.AccountMaxFailures = 0
+		h.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
+	fail := func(header ...string) *response {
+		t.Helper()
+		return e.do("POST", "/api/tokens", "", append([]string{"Authorization", basic("nobody", "correct horse battery")}, header...)...)
+	}
+	// Client A prepends whatever it likes; the proxy appends A's real
+	// address, which is what counts.
+	wantStatus(t, fail("X-Forwarded-For", "10.9.9.1, 198.51.100.7"), 401, "invalid_credentials")
+	wantStatus(t, fail("X-Forwarded-For", "192.0.2.1, 10.9.9.2, 198.51.100.7"), 401, "invalid_credentials")
+	for _, h := range [][]string{
+		{"X-Forwarded-For", "203.0.113.200, 198.51.100.7"},
+		{"X-Forwarded-For", "198.51.100.7"},
+		{"X-Forwarded-For", "198.51.100.7, 127.0.0.1"}, // A hop the proxy itself added is skipped.
+		{"Forwarded", "for=203.0.113.5, for=198.51.100.7"},
+		{"X-Forwarded-For", "::ffff:198.51.100.7"},
+	} {
+		r := fail(h...)
+		if r.status != 429 {
+			t.Errorf("%s: %s: status %d, want 429 (client A's budget is spent); body %s", h[0], h[1], r.status, r.body)
+		}
+	}
+	// Client B, and the proxy's own address, have budgets of their own.
+	wantStatus(t, fail("X-Forwarded-For", "198.51.100.8"), 401, "invalid_credentials")
+	wantStatus(t, fail(), 401, "invalid_credentials")
+
+	// The session records the resolved address too.
+	e.register("alice", "correct horse battery")
+	r := e.do("POST", "/api/tokens", "", "Authorization", basic("alice", "correct horse battery"), "X-Forwarded-For", "6.6.6.6, 198.51.100.9")
+	wantStatus(t, r, 200, "")
+	r = e.do("GET", "/api/sessions", "", "Authorization", "Bearer "+r.json["access_token"].(string))
+	if got := r.json["sessions"].([]any)[0].(map[string]any)["client_ip"]; got != "198.51.100.9" {
+		t.Errorf("session client_ip = %v, want 198.51.100.9", got)
+	}
+}
+
+func TestResolveClientIP(t *testing.T) {
+	trusted := []netip.Prefix{
+		netip.MustParsePrefix("127.0.0.1/32"),
+		netip.MustParsePrefix("10.0.0.0/8"),
+		netip.MustParsePrefix("::1/128"),
+	}
+	tests := []struct {
+		name    string
+		remote  string
+		headers []string // Name, value pairs, added in order.
+		want    string
+	}{
+		{"untrusted peer, no headers", "198.51.100.1:1234", nil, "198.51.100.1"},
+		{"untrusted peer, X-Forwarded-For", "198.51.100.1:1234", []string{"X-Forwarded-For", "203.0.113.9"}, "198.51.100.1"},
+		{"untrusted peer, Forwarded", "198.51.100.1:1234", []string{"Forwarded", "for=203.0.113.9"}, "198.51.100.1"},
+		{"untrusted peer, X-Real-IP", "198.51.100.1:1234", []string{"X-Real-IP", "203.0.113.9"}, "198.51.100.1"},
+		{"untrusted peer claims a trusted hop", "198.51.100.1:1234", []string{"X-Forwarded-For", "203.0.113.9, 127.0.0.1"}, "198.51.100.1"},
+		{"untrusted IPv6 peer", "[2001:db8::5]:443", []string{"X-Forwarded-For", "203.0.113.9"}, "2001:db8::5"},
+		{"mapped IPv4 peer", "[::ffff:198.51.100.1]:1", nil, "198.51.100.1"},
+		{"trusted peer, no headers", "127.0.0.1:1", nil, "127.0.0.1"},
+		{"trusted peer, X-Real-IP is never read", "127.0.0.1:1", []string{"X-Real-IP", "203.0.113.9"}, "127.0.0.1"},
+		{"trusted mapped peer", "[::ffff:127.0.0.1]:1", []string{"X-Forwarded-For", "203.0.113.9"}, "203.0.113.9"},
+		{"one hop", "127.0.0.1:1", []string{"X-Forwarded-For", "203.0.113.9"}, "203.0.113.9"},
+		{"client-supplied left part", "127.0.0.1:1", []string{"X-Forwarded-For", "1.2.3.4, 5.6.7.8, 203.0.113.9"}, "203.0.113.9"},
+		{"client-supplied trusted-looking left part", "127.0.0.1:1", []string{"X-Forwarded-For", "10.0.0.1, 203.0.113.9"}, "203.0.113.9"},
+		{"header lines", "127.0.0.1:1", []string{"X-Forwarded-For", "1.2.3.4", "X-Forwarded-For", "203.0.113.9"}, "203.0.113.9"},
+		{"chain of trusted proxies", "127.0.0.1:1", []string{"X-Forwarded-For", "1.2.3.4, 203.0.113.9, 10.1.2.3, 10.4.5.6"}, "203.0.113.9"},
+		{"only trusted hops", "127.0.0.1:1", []string{"X-Forwarded-For", "10.1.2.3, 10.4.5.6"}, "10.1.2.3"},
+		{"spaces", "127.0.0.1:1", []string{"X-Forwarded-For", "  203.0.113.9  "}, "203.0.113.9"},
+		{"mapped hop", "127.0.0.1:1", []string{"X-Forwarded-For", "::ffff:203.0.113.9"}, "203.0.113.9"},
+		{"IPv6 hop and peer", "[::1]:5000", []string{"X-Forwarded-For", "2001:db8::7"}, "2001:db8::7"},
+		{"garbage left of the vouched hop", "127.0.0.1:1", []string{"X-Forwarded-For", "<script>, 203.0.113.9"}, "203.0.113.9"},
+		{"garbage as the proxy's own hop", "127.0.0.1:1", []string{"X-Forwarded-For", "203.0.113.9, garbage"}, "127.0.0.1"},
+		{"garbage behind a trusted hop", "127.0.0.1:1", []string{"X-Forwarded-For", "garbage, 10.1.2.3"}, "10.1.2.3"},
+		{"hop with a port is not vouched for", "127.0.0.1:1", []string{"X-Forwarded-For", "203.0.113.9:4711"}, "127.0.0.1"},
+		{"empty header", "127.0.0.1:1", []string{"X-Forwarded-For", ""}, "127.0.0.1"},
+		{"Forwarded", "127.0.0.1:1", []string{"Forwarded", "for=203.0.113.9"}, "203.0.113.9"},
+		{"Forwarded with parameters", "127.0.0.1:1", []string{"Forwarded", "for=192.0.2.60;proto=http;by=203.0.113.43"}, "192.0.2.60"},
+		{"Forwarded quoted IPv6 with port", "127.0.0.1:1", []string{"Forwarded", `for="[2001:db8:cafe::17]:4711"`}, "2001:db8:cafe::17"},
+		{"Forwarded quoted IPv4 with port", "127.0.0.1:1", []string{"Forwarded", `For="192.0.2.43:47011"`}, "192.0.2.43"},
+		{"Forwarded rightmost element", "127.0.0.1:1", []string{"Forwarded", "for=198.51.100.1, for=203.0.113.9"}, "203.0.113.9"},
+		{"Forwarded header lines", "127.0.0.1:1", []string{"Forwarded", "for=198.51.100.1", "Forwarded", "for=203.0.113.9;proto=https"}, "203.0.113.9"},
+		{"Forwarded obfuscated", "127.0.0.1:1", []string{"Forwarded", "for=_hidden"}, "127.0.0.1"},
+		{"Forwarded unknown", "127.0.0.1:1", []string{"Forwarded", "for=unknown"}, "127.0.0.1"},
+		{"Forwarded without for", "127.0.0.1:1", []string{"Forwarded", "proto=https;by=10.0.0.1"}, "127.0.0.1"},
+		{"X-Forwarded-For wins over Forwarded", "127.0.0.1:1", []string{"Forwarded", "for=198.51.100.1", "X-Forwarded-For", "203.0.113.9"}, "203.0.113.9"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tt.remote
+			for i := 0; i+1 < len(tt.headers); i += 2 {
+				r.Header.Add(tt.headers[i], tt.headers[i+1])
+			}
+			if got := resolveClientIP(r, trusted); got != tt.want {
+				t.Errorf("resolveClientIP(%s, %q) = %q, want %q", tt.remote, tt.headers, got, tt.want)
+			}
+			// With no trusted proxies the headers never matter.
+			want := peerAddr(r).String()
+			if got := resolveClientIP(r, nil); got != want {
+				t.Errorf("resolveClientIP(%s, %q) without trusted proxies = %q, want %q", tt.remote, tt.headers, got, want)
+			}
+		})
+	}
+}
+
+// FuzzClientIP checks the client-address resolution, which parses
+// X-Forwarded-For and Forwarded from anyone: it never panics, headers from
+// an untrusted peer change nothing, and behind a trusted peer the result is
+// an address that the headers or the socket gave.
+func FuzzClientIP(f *testing.F) {
+	f.Add("127.0.0.1:1", "1.2.3.4, 203.0.113.9", "", true)
+	f.Add("127.0.0.1:1", "", `for="[2001:db8::1]:4711";proto=https, for=_x`, true)
+	f.Add("198.51.100.1:9", "203.0.113.9", "for=203.0.113.9", false)
+	f.Add("[::1]:5000", "::ffff:10.1.2.3,,  ,2001:db8::7%eth0", "", true)
+	f.Add("127.0.0.1:1", "", `for="[`, true)
+	f.Add("garbage", "1.2.3.4", "for=1.2.3.4", true)
+	f.Add("127.0.0.1:1", "10.1.2.3, 10.4.5.6", "For=\"10.0.0.1:1\";By=x;for=y", true)
+	trusted := []netip.Prefix{
+		netip.MustParsePrefix("127.0.0.1/32"),
+		netip.MustParsePrefix("10.0.0.0/8"),
+		netip.MustParsePrefix("::1/128"),
+	}
+	f.Fuzz(func(t *testing.T, remote, xff, fwd string, trustPeer bool) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = remote
+		if xff != "" {
+			r.Header.Set("X-Forwarded-For", xff)
+		}
+		if fwd != "" {
+			r.Header.Set("Forwarded", fwd)
+		}
+		trust := trusted
+		if !trustPeer {
+			trust = nil
+		}
+		got := resolveClientIP(r, trust)
+		peer := peerAddr(r)
+		bare := r.Clone(r.Context())
+		bare.Header = http.Header{}
+		if !isTrusted(peer, trust) {
+			if want := resolveClientIP(bare, trust); got != want {
+				t.Fatalf("untrusted peer %q: headers changed the client address from %q to %q", remote, want, got)
+			}
+			return
+		}
+		a, err := netip.ParseAddr(got)
+		if err != nil {
+			t.Fatalf("resolveClientIP = %q, not an address", got)
+		}
+		if a != a.Unmap() {
+			t.Fatalf("resolveClientIP = %q, want IPv4-mapped addresses unmapped", got)
+		}
+		given := []string{peer.String()}
+		for _, h := range forwardedFor(r) {
+			if a, err := netip.ParseAddr(h); err == nil {
+				given = append(given, a.Unmap().String())
+			}
+		}
+		if !slices.Contains(given, got) {
+			t.Fatalf("resolveClientIP = %q, which is not among the socket's and the headers' addresses %q", got, given)
+		}
+	})
+}
+
+// TestConcurrentGuessesRespectLimits fires a burst of concurrent wrong
+// guesses at one account from one address. The tarpit and the per-IP limit
+// must hold under concurrency: at most 5 guesses may be hashed before the
+// tarpit answers 429.
+func TestConcurrentGuessesRespectLimits(t *testing.T) {
+	// Each guess is counted atomically before it is hashed, so a burst
+	// cannot slip past the check before the first failure is recorded.
+	e := newEnv(t, func(c *restauthConfig, _ *Config) { c.LoginIPLimit = 10 })
+	e.register("alice", "correct horse battery")
+	const burst = 40
+	statuses := make(chan int, burst)
+	var wg sync.WaitGroup
+	for range burst {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := e.send("POST", "/api/tokens", "", "Authorization", basic("alice", "wrong horse battery"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			statuses <- r.status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for s := range statuses {
+		counts[s]++
+	}
+	if counts[401] > 5 {
+		t.Errorf("%d concurrent guesses: statuses %v, want at most 5 hashed (401) and the rest 429", burst, counts)
+	}
+}
+
+// TestLoginTimingDoesNotRevealAccounts measures, through the HTTP API and
+// with the production hash parameters, that an unknown username, a wrong
+// password and an empty password cost the same: each spends one hash.
+func TestLoginTimingDoesNotRevealAccounts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("computes 300 production-cost hashes")
+	}
+	e := newEnv(t, noThrottle)
+	e.svc.Hasher = password.New(password.Options{Params: password.DefaultParams})
+	e.register("alice", "correct horse battery")
+	kinds := []struct{ name, auth string }{
+		{"unknown user", basic("mallory", "correct horse battery")},
+		{"wrong password", basic("alice", "wrong horse battery")},
+		{"empty password", basic("alice", "")},
+	}
+	attempt := func(auth string) time.Duration {
+		start := time.Now()
+		r := e.do("POST", "/api/tokens", "", "Authorization", auth)
+		d := time.Since(start)
+		wantStatus(t, r, 401, "invalid_credentials")
+		return d
+	}
+	// Warm up: the first unknown user computes the dummy hash, and the
+	// first request opens the connection.
+	for _, k := range kinds {
+		attempt(k.auth)
+	}
+	const rounds = 100
+	lat := make([][]time.Duration, len(kinds))
+	for i := range rounds {
+		// Rotate the order every round so that drift (CPU frequency,
+		// other packages' tests) falls on every kind alike.
+		for j := range kinds {
+			k := (i + j) % len(kinds)
+			lat[k] = append(lat[k], attempt(kinds[k].auth))
+		}
+	}
+	median := func(ds []time.Duration) time.Duration {
+		s := slices.Clone(ds)
+		slices.Sort(s)
+		return (s[(len(s)-1)/2] + s[len(s)/2]) / 2
+	}
+	base := median(lat[1])
+	t.Logf("median over %d attempts each: %s %v", rounds, kinds[1].name, base)
+	for _, k := range []int{0, 2} {
+		m := median(lat[k])
+		t.Logf("median over %d attempts each: %s %v", rounds, kinds[k].name, m)
+		if ratio := float64(max(m, base)) / float64(min(m, base)); ratio > 1.15 {
+			t.Errorf("median %s %v vs %s %v: ratio %.2f, want at most 1.15", kinds[k].name, m, kinds[1].name, base, ratio)
+		}
+	}
+}
+
+// TestAdmissionGate saturates a one-slot gate with password logins and
+// checks that the overflow gets 503 overloaded with Retry-After, while
+// token-authenticated requests and refusals that need no hash are answered
+// before the hash holding the slot completes.
+func TestAdmissionGate(t *testing.T) {
+	e := newEnv(t, noThrottle)
+	// Slow hashes (64 MiB, 6 passes: some hundreds of milliseconds) keep the
+	// one slot busy long enough to act while it is held; the single queue
+	// place waits only 50ms.
+	slow := password.Params{Memory: 64 << 10, Time: 6, Threads: 1, SaltLen: 16, KeyLen: 32}
+	e.svc.Hasher = password.New(password.Options{Params: slow, MaxConcurrent: 1, MaxQueue: 1, QueueTimeout: 50 * time.Millisecond})
+	e.register("alice", "correct horse battery")
+	r := e.do("GET", "/api/token", "", "Authorization", basic("alice", "correct horse battery"))
+	wantStatus(t, r, 200, "")
+	token := r.json["token"].(string)
+	users := e.userCount()
+
+	type result struct {
+		r    *response
+		err  error
+		done time.Time
+	}
+	const logins = 8
+	results := make(chan result, logins)
+	start := make(chan struct{})
+	for i := range logins {
+		go func() {
+			<-start
+			// Half log in, half use Basic with a password on a protected
+			// route: both spend a hash and both pass the same gate.
+			method, path := "POST", "/api/tokens"
+			if i%2 == 1 {
+				method, path = "GET", "/api/resource"
+			}
+			r, err := e.send(method, path, "", "Authorization", basic("alice", "wrong horse battery"))
+			results <- result{r, err, time.Now()}
+		}()
+	}
+	close(start)
+
+	var all []result
+	// The first 503 means the slot is held and the queue full or timed out.
+	for {
+		res := <-results
+		all = append(all, res)
+		if res.err != nil {
+			t.Fatal(res.err)
+		}
+		if res.r.status == 503 {
+			break
+		}
+		if len(all) == logins {
+			t.Fatal("no login was refused with 503: the gate was never saturated")
+		}
+	}
+
+	// While the slot is busy: token requests, and a registration refused
+	// before hashing.
+	type probe struct {
+		name   string
+		method string
+		path   string
+		body   string
+		auth   string
+		status int
+		code   string
+	}
+	probes := []probe{
+		{"register over-long password", "POST", "/api/users", `{"username":"bob","password":"` + strings.Repeat("x", 257) + `"}`, "", 400, "password_too_long"},
+	}
+	for i := range 20 {
+		switch i % 3 {
+		case 0:
+			probes = append(probes, probe{"bearer", "GET", "/api/resource", "", "Bearer " + token, 200, ""})
+		case 1:
+			probes = append(probes, probe{"basic token", "GET", "/api/resource", "", basic(token, ""), 200, ""})
+		case 2:
+			probes = append(probes, probe{"renew", "GET", "/api/token", "", "Bearer " + token, 200, ""})
+		}
+	}
+	var probesDone time.Time
+	for _, p := range probes {
+		var h []string
+		if p.auth != "" {
+			h = []string{"Authorization", p.auth}
+		}
+		r := e.do(p.method, p.path, p.body, h...)
+		probesDone = time.Now()
+		if r.status != p.status || (p.code != "" && r.json["error"] != p.code) {
+			t.Errorf("%s while hashing is saturated: %d %s, want %d %s", p.name, r.status, r.body, p.status, p.code)
+		}
+	}
+
+	for len(all) < logins {
+		all = append(all, <-results)
+	}
+	var overloaded, hashed int
+	var firstHashed time.Time
+	for _, res := range all {
+		if res.err != nil {
+			t.Fatal(res.err)
+		}
+		switch res.r.status {
+		case 503:
+			overloaded++
+			if res.r.json["error"] != "overloaded" {
+				t.Errorf("503 body = %s, want error overloaded", res.r.body)
+			}
+			wantRetryAfter(t, res.r)
+		case 401:
+			hashed++
+			if firstHashed.IsZero() || res.done.Before(firstHashed) {
+				firstHashed = res.done
+			}
+		default:
+			t.Errorf("saturating login: status %d %s, want 401 or 503", res.r.status, res.r.body)
+		}
+	}
+	t.Logf("%d logins: %d hashed (401), %d refused (503)", logins, hashed, overloaded)
+	if hashed == 0 {
+		t.Fatal("no login was hashed")
+	}
+	t.Logf("the %d requests that need no hash finished %v before the hash holding the slot", len(probes), firstHashed.Sub(probesDone).Round(time.Millisecond))
+	if !probesDone.Before(firstHashed) {
+		t.Errorf("the %d requests that need no hash finished %v after the first hash, want before it: they waited behind hashing",
+			len(probes), probesDone.Sub(firstHashed))
+	}
+	if n := e.userCount(); n != users {
+		t.Errorf("users = %d, want %d: a refused registration was stored", n, users)
+	}
+}
+
+// TestHostileJSON adds to TestRegisterBadInput the hostile bodies it does
+// not cover; each is refused with 400 and stores nothing.
+func TestHostileJSON(t *testing.T) {
+	e := newEnv(t, noThrottle)
+	const pw = `"correct horse battery"`
+	tests := []struct {
+		name string
+		body string
+		code string
+	}{
+		{"username of 10,000 characters", `{"username":"` + strings.Repeat("a", 10000) + `","password":` + pw + `}`, "invalid_username"},
+		{"username of 10,000 multibyte characters", `{"username":"` + strings.Repeat("é", 10000) + `","password":` + pw + `}`, "invalid_username"},
+		{"duplicate key spelled with an escape", `{"username":"bob","user\u006eame":"eve","password":` + pw + `}`, "invalid_json"},
+		{"duplicate password", `{"username":"bob","password":` + pw + `,"PASSWORD":"another fine passphrase"}`, "invalid_json"},
+		{"number password", `{"username":"bob","password":12345678901}`, "invalid_json"},
+		{"huge number", `{"username":1e999,"password":` + pw + `}`, "invalid_json"},
+		{"null password", `{"username":"bob","password":null}`, "invalid_json"},
+		{"array password", `{"username":"bob","password":[` + pw + `]}`, "invalid_json"},
+		{"deep nesting", `{"username":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `,"password":` + pw + `}`, "invalid_json"},
+		{"byte order mark", "\ufeff" + `{"username":"bob","password":` + pw + `}`, "invalid_json"},
+		{"empty body", ``, "invalid_json"},
+		{"lone high surrogate", `{"username":"bo\ud800b","password":` + pw + `}`, "invalid_json"},
+		{"lone low surrogate", `{"username":"bob","password":"correct\udc00horse battery"}`, "invalid_json"},
+		{"reversed surrogates", `{"username":"bo\udc00\ud800b","password":` + pw + `}`, "invalid_json"},
+		{"invalid UTF-8 in a key", "{\"user\xc0name\":\"bob\",\"password\":" + pw + "}", "invalid_json"},
+		{"overlong UTF-8", "{\"username\":\"b\xc0\xafb\",\"password\":" + pw + "}", "invalid_json"},
+		{"UTF-8 surrogate", "{\"username\":\"b\xed\xa0\x80b\",\"password\":" + pw + "}", "invalid_json"},
+		{"NUL in password", `{"username":"bob","password":"correct\u0000horse battery"}`, "invalid_request"},
+		{"control character in password", `{"username":"bob","password":"correct\u001bhorse battery"}`, "invalid_request"},
+		{"DEL in username", `{"username":"bo` + "\x7f" + `b","password":` + pw + `}`, "invalid_username"},
+		{"C1 control in username", `{"username":"bo\u0085b","password":` + pw + `}`, "invalid_username"},
+		{"bidi override in username", `{"username":"bo\u202eb","password":` + pw + `}`, "invalid_username"},
+		{"zero-width space in username", `{"username":"bo\u200bb","password":` + pw + `}`, "invalid_username"},
+		{"line separator in username", `{"username":"bob\u2028","password":` + pw + `}`, "invalid_username"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.do("POST", "/api/users", tt.body, "Content-Type", "application/json")
+			wantStatus(t, r, 400, tt.code)
+			if n := e.userCount(); n != 0 {
+				t.Errorf("users = %d, want 0: a refused registration was stored", n)
+			}
+		})
+	}
+	// A surrogate pair that encodes a real character is fine.
+	r := e.do("POST", "/api/users", `{"username":"bob\ud83d\ude00","password":`+pw+`}`)
+	wantStatus(t, r, 201, "")
+	if got := r.json["username"]; got != "bob😀" {
+		t.Errorf("username = %q, want %q", got, "bob😀")
+	}
+}
+
+// TestOversizedBodyClosesConnection checks that every body reader answers
+// 413 and asks for the connection to be closed, so that net/http does not
+// wait to drain the rest of a body the handler will never use.
+func TestOversizedBodyClosesConnection(t *testing.T) {
+	e := newEnv(t, func(_ *restauthConfig, h *Config) {
+		h.IntrospectClients = map[string]string{"gw": "s3cret-s3cret-s3cret"}
+	})
+	big := strings.Repeat("x", MaxBodyBytes+1)
+	tests := []struct {
+		name, method, path, body string
+		header                   []string
+	}{
+		{"register", "POST", "/api/users", `{"username":"` + big + `"}`, nil},
+		{"login", "POST", "/api/tokens", `{"username":"` + big + `"}`, nil},
+		{"refresh", "POST", "/api/tokens/refresh", `{"refresh_token":"` + big + `"}`, nil},
+		{"introspect form", "POST", "/api/introspect", "token=" + big,
+			[]string{"Content-Type", "application/x-www-form-urlencoded", "Authorization", basic("gw", "s3cret-s3cret-s3cret")}},
+		{"introspect json", "POST", "/api/introspect", `{"token":"` + big + `"}`,
+			[]string{"Authorization", basic("gw", "s3cret-s3cret-s3cret")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, e.srv.URL+tt.path, strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", "application/json")
+			for i := 0; i+1 < len(tt.header); i += 2 {
+				req.Header.Set(tt.header[i], tt.header[i+1])
+			}
+			res, err := e.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 413 || !bytes.Contains(body, []byte(`"body_too_large"`)) {
+				t.Errorf("got %d %s, want 413 body_too_large", res.StatusCode, body)
+			}
+			if !res.Close {
+				t.Error("the response does not close the connection")
+			}
+		})
+	}
+	if n := e.userCount(); n != 0 {
+		t.Errorf("users = %d, want 0", n)
+	}
+}
+
+// FuzzDecodeStringsNoReplacement checks that the body decoder never lets
+// encoding/json substitute U+FFFD for something it could not represent: a
+// replacement character in a decoded value must have been in the body.
+func FuzzDecodeStringsNoReplacement(f *testing.F) {
+	for _, s := range []string{
+		`{"username":"a\ud800b","password":"x"}`, `{"username":"\udc00"}`, `{"username":"\ud83d\ude00"}`,
+		`{"username":"\ufffd"}`, `{"username":"` + "\ufffd" + `"}`, `{"username":"\\ud800"}`,
+		`{"username":"\ud800\u0041"}`, `{"username":"\ud800\\"}`, `{"u\ud800sername":"a"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if !utf8.Valid(body) {
+			return // readBody refuses it before decodeStrings.
+		}
+		m, err := decodeStrings(body, "username", "password")
+		if err != nil {
+			return
+		}
+		for k, v := range m {
+			if !strings.ContainsRune(v, utf8.RuneError) {
+				continue
+			}
+			if !bytes.ContainsRune(body, utf8.RuneError) && !bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`)) {
+				t.Fatalf("decodeStrings(%q)[%q] = %q: a replacement character the body did not contain", body, k, v)
+			}
+		}
+	})
+}
+
+// lockedBuffer is a log sink safe for concurrent handlers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// leakMarkers are fragments of internal detail that must never reach a
+// client: SQL, driver and runtime text, and file paths.
+var leakMarkers = []string{
+	"sql", "SELECT", "INSERT", "UPDATE", "DELETE FROM", "table", "database", "closed", "modernc",
+	"goroutine", "panic", ".go", "/tmp", "/work", "runtime", "restauth/", "argon2", "password:",
+}
+
+// TestStoreFailuresAreGeneric closes the database under the running server:
+// every request that needs it fails with a generic body, while the cause
+// reaches only the log.
+func TestStoreFailuresAreGeneric(t *testing.T) {
+	e := newEnv(t)
+	var logs lockedBuffer
+	e.svc.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	e.register("alice", "correct horse battery")
+	access, refresh := e.login("alice", "correct horse battery")
+	if err := e.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name, method, path, body string
+		header                   []string
+	}{
+		{"register", "POST", "/api/users", `{"username":"bob","password":"correct horse battery"}`, nil},
+		{"login basic", "POST", "/api/tokens", "", []string{"Authorization", basic("alice", "correct horse battery")}},
+		{"login json", "POST", "/api/tokens", `{"username":"alice","password":"correct horse battery"}`, nil},
+		{"basic on a protected route", "GET", "/api/resource", "", []string{"Authorization", basic("alice", "correct horse battery")}},
+		{"get user", "GET", "/api/users/1", "", nil},
+		{"refresh", "POST", "/api/tokens/refresh", refreshBody(refresh), nil},
+		{"renew", "GET", "/api/token", "", []string{"Authorization", "Bearer " + access}},
+		{"list sessions", "GET", "/api/sessions", "", []string{"Authorization", "Bearer " + access}},
+		{"logout", "POST", "/api/logout", "", []string{"Authorization", "Bearer " + access}},
+		{"readiness", "GET", "/readyz", "", nil},
+	}
+	generic := map[string]string{
+		"internal_error": "an internal error occurred",
+		"unavailable":    "the service is temporarily unavailable",
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.do(tt.method, tt.path, tt.body, tt.header...)
+			if r.status != 500 && r.status != 503 {
+				t.Fatalf("status = %d, want 500 or 503; body %s", r.status, r.body)
+			}
+			code, _ := r.json["error"].(string)
+			if msg, ok := generic[code]; !ok || r.json["message"] != msg || len(r.json) != 2 {
+				t.Errorf("body = %s, want exactly a generic error code and message", r.body)
+			}
+			for _, m := range leakMarkers {
+				if strings.Contains(strings.ToLower(string(r.body)), strings.ToLower(m)) {
+					t.Errorf("body %s contains %q", r.body, m)
+				}
+			}
+			if r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("Cache-Control") != "no-store" {
+				t.Errorf("headers = %v, want nosniff and no-store on errors too", r.header)
+			}
+		})
+	}
+	// Access tokens are verified in memory: they keep working.
+	wantStatus(t, e.do("GET", "/api/resource", "", "Authorization", "Bearer "+access), 200, "")
+	if !strings.Contains(logs.String(), "database is closed") {
+		t.Errorf("log = %q, want the cause for the operator", logs.String())
+	}
+}
+
+// TestResponseHeaders checks nosniff on every kind of response and no-store
+// on every response that carries a token.
+func TestResponseHeaders(t *testing.T) {
+	e := newEnv(t, func(c *restauthConfig, h *Config) {
+		c.LoginIPLimit = 1
+		h.IntrospectClients = map[string]string{"gw": "s3cret-s3cret-s3cret"}
+	})
+	e.register("alice", "correct horse battery")
+	pw := basic("alice", "correct horse battery")
+	login := e.do("POST", "/api/tokens", `{"username":"alice","password":"correct horse battery"}`)
+	access, refresh := login.json["access_token"].(string), login.json["refresh_token"].(string)
+
+	type named struct {
+		name string
+		r    *response
+	}
+	tokens := []named{
+		{"login json", login},
+		{"login basic", e.do("POST", "/api/tokens", "", "Authorization", pw)},
+		{"renew with password", e.do("GET", "/api/token", "", "Authorization", pw)},
+		{"renew with token", e.do("GET", "/api/token", "", "Authorization", "Bearer "+access)},
+		{"refresh", e.do("POST", "/api/tokens/refresh", refreshBody(refresh))},
+		{"introspect", e.do("POST", "/api/introspect", "token="+access, "Content-Type", "application/x-www-form-urlencoded", "Authorization", basic("gw", "s3cret-s3cret-s3cret"))},
+	}
+	for _, tt := range tokens {
+		wantStatus(t, tt.r, 200, "")
+		if cc := tt.r.header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("%s: Cache-Control = %q, want no-store", tt.name, cc)
+		}
+	}
+
+	others := []struct {
+		named
+		status int
+	}{
+		{named{"healthz", e.do("GET", "/healthz", "")}, 200},
+		{named{"jwks", e.do("GET", "/.well-known/jwks.json", "")}, 200},
+		{named{"register", e.do("POST", "/api/users", `{"username":"bob","password":"correct horse battery"}`)}, 201},
+		{named{"resource", e.do("GET", "/api/resource", "", "Authorization", "Bearer "+access)}, 200},
+		{named{"bad json", e.do("POST", "/api/users", `{`)}, 400},
+		{named{"no credentials", e.do("GET", "/api/resource", "")}, 401},
+		{named{"not found", e.do("GET", "/nope", "")}, 404},
+		{named{"method not allowed", e.do("PATCH", "/api/users", "")}, 405},
+		{named{"too large", e.do("POST", "/api/users", `{"username":"`+strings.Repeat("x", 70<<10)+`"}`)}, 413},
+		{named{"media type", e.do("POST", "/api/users", "x", "Content-Type", "text/plain")}, 415},
+		{named{"wrong password", e.do("POST", "/api/tokens", "", "Authorization", basic("alice", "wrong horse battery"))}, 401},
+		{named{"ip limit", e.do("POST", "/api/tokens", "", "Authorization", basic("alice", "wrong horse battery"))}, 429},
+		{named{"logout", e.do("POST", "/api/logout", "", "Authorization", "Bearer "+access)}, 204},
+	}
+	all := tokens
+	for _, tt := range others {
+		if tt.r.status != tt.status {
+			t.Errorf("%s: status %d, want %d; body %s", tt.name, tt.r.status, tt.status, tt.r.body)
+		}
+		all = append(all, tt.named)
+	}
+	for _, tt := range all {
+		if got := tt.r.header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("%s (%d): X-Content-Type-Options = %q, want nosniff", tt.name, tt.r.status, got)
+		}
+		if got := tt.r.header.Get("Referrer-Policy"); got != "no-referrer" {
+			t.Errorf("%s (%d): Referrer-Policy = %q, want no-referrer", tt.name, tt.r.status, got)
+		}
+		if got := tt.r.header.Get("Strict-Transport-Security"); got != "" {
+			t.Errorf("%s (%d): Strict-Transport-Security = %q over plain HTTP, want none", tt.name, tt.r.status, got)
+		}
+	}
+}
+
+// corsHeaders returns the response's Access-Control-* headers.
+func corsHeaders(h http.Header) []string {
+	var out []string
+	for k, v := range h {
+		if strings.HasPrefix(k, "Access-Control-") {
+			out = append(out, k+": "+strings.Join(v, ", "))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestCORS(t *testing.T) {
+	const app = "https://app.example.com"
+	hostile := []string{
+		"https://evil.example.net", "null", "https://app.example.com.evil.net", "https://evil.net/https://app.example.com",
+		"http://app.example.com", "https://app.example.com:8443", "https://APP.example.com", "https://app.example.com/",
+		"https://xapp.example.com", "*",
+	}
+	preflight := func(e *testEnv, origin string) *response {
+		return e.do("OPTIONS", "/api/tokens", "", "Origin", origin,
+			"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "authorization, content-type")
+	}
+
+	t.Run("off by default", func(t *testing.T) {
+		e := newEnv(t)
+		e.register("alice", "correct horse battery")
+		for _, origin := range append([]string{app}, hostile...) {
+			for _, r := range []*response{
+				e.do("GET", "/api/resource", "", "Origin", origin, "Authorization", basic("alice", "correct horse battery")),
+				e.do("POST", "/api/tokens", "", "Origin", origin, "Authorization", basic("alice", "correct horse battery")),
+				preflight(e, origin),
+			} {
+				if got := corsHeaders(r.header); len(got) != 0 {
+					t.Errorf("Origin %q: CORS headers %q, want none when CORS is not configured", origin, got)
+				}
+			}
+			if r := preflight(e, origin); r.status == http.StatusNoContent {
+				t.Errorf("Origin %q: preflight status %d, want a refusal", origin, r.status)
+			}
+		}
+	})
+
+	t.Run("configured", func(t *testing.T) {
+		e := newEnv(t, func(_ *restauthConfig, h *Config) { h.CORSOrigins = []string{app, "https://admin.example.com"} })
+		e.register("alice", "correct horse battery")
+		r := e.do("POST", "/api/tokens", "", "Origin", app, "Authorization", basic("alice", "correct horse battery"))
+		wantStatus(t, r, 200, "")
+		if got := r.header.Get("Access-Control-Allow-Origin"); got != app {
+			t.Errorf("Access-Control-Allow-Origin = %q, want %q", got, app)
+		}
+		if got := r.header.Get("Access-Control-Allow-Credentials"); got != "true" {
+			t.Errorf("Access-Control-Allow-Credentials = %q, want true", got)
+		}
+		if !slices.Contains(r.header.Values("Vary"), "Origin") {
+			t.Errorf("Vary = %q, want Origin", r.header.Values("Vary"))
+		}
+
+		p := preflight(e, app)
+		if p.status != http.StatusNoContent {
+			t.Errorf("preflight from %s: status %d, want 204", app, p.status)
+		}
+		if got := p.header.Get("Access-Control-Allow-Origin"); got != app {
+			t.Errorf("preflight Access-Control-Allow-Origin = %q, want %q", got, app)
+		}
+		for h, want := range map[string]string{"Access-Control-Allow-Methods": "POST", "Access-Control-Allow-Headers": "Authorization"} {
+			if !strings.Contains(p.header.Get(h), want) {
+				t.Errorf("preflight %s = %q, want it to include %s", h, p.header.Get(h), want)
+			}
+		}
+		if p.header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("preflight lacks X-Content-Type-Options: nosniff")
+		}
+
+		for _, origin := range hostile {
+			for _, r := range []*response{
+				e.do("POST", "/api/tokens", "", "Origin", origin, "Authorization", basic("alice", "correct horse battery")),
+				e.do("GET", "/healthz", "", "Origin", origin),
+				preflight(e, origin),
+			} {
+				if got := corsHeaders(r.header); len(got) != 0 {
+					t.Errorf("Origin %q: CORS headers %q, want none for an origin not on the list", origin, got)
+				}
+			}
+			if r := preflight(e, origin); r.status == http.StatusNoContent {
+				t.Errorf("Origin %q: preflight status %d, want a refusal", origin, r.status)
+			}
+		}
+	})
+}
