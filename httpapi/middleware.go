@@ -33,6 +33,11 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// RequestLogMessage is the message of the one log line written per
+// request, so that a log handler can treat those lines apart (cmd/restauth
+// batches them).
+const RequestLogMessage = "request"
+
 // logRequests attaches the request state and writes one structured line
 // per request: method, path, status, duration and user id. It never logs
 // headers, query strings or bodies, which may hold credentials.
@@ -55,7 +60,7 @@ func logRequests(logger *slog.Logger, trusted []netip.Prefix) func(http.Handler)
 			if id := st.userID; id != 0 {
 				attrs = append(attrs, slog.Int64("user_id", id))
 			}
-			logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+			logger.LogAttrs(r.Context(), slog.LevelInfo, RequestLogMessage, attrs...)
 		})
 	}
 }

@@ -82,6 +82,11 @@ type Options struct {
 	MaxQueue      int    // Callers waiting for a slot; default 64.
 	// QueueTimeout is the longest a caller waits for a slot; default 2s.
 	QueueTimeout time.Duration
+	// Nice, when positive, runs computations on MaxConcurrent dedicated
+	// threads with that nice value (1 to 19; Linux only), so that request
+	// handling wins the CPU over hashing. Zero computes on the caller's
+	// goroutine at normal priority.
+	Nice int
 }
 
 // Hasher hashes new passwords with argon2id and verifies every supported
@@ -90,6 +95,7 @@ type Options struct {
 type Hasher struct {
 	params Params
 	gate   *Gate
+	low    *lowPriority // Nil when computations run on the caller.
 }
 
 // New returns a Hasher configured by opts. It panics if the resulting
@@ -100,10 +106,24 @@ func New(opts Options) *Hasher {
 	if err := p.Validate(); err != nil {
 		panic(err)
 	}
-	return &Hasher{
+	h := &Hasher{
 		params: p,
 		gate:   NewGate(opts.MaxConcurrent, opts.MaxQueue, opts.QueueTimeout),
 	}
+	if opts.Nice > 0 {
+		h.low = newLowPriority(cap(h.gate.slots), min(opts.Nice, 19))
+	}
+	return h
+}
+
+// compute runs f, a hash computation admitted by the gate, on a
+// low-priority thread when the Hasher has them.
+func (h *Hasher) compute(f func()) {
+	if h.low == nil {
+		f()
+		return
+	}
+	h.low.run(f)
 }
 
 // Params returns the argon2id parameters of new hashes.
@@ -123,7 +143,9 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer h.gate.Release()
-	return hashArgon2id(password, salt, h.params), nil
+	var encoded string
+	h.compute(func() { encoded = hashArgon2id(password, salt, h.params) })
+	return encoded, nil
 }
 
 // Verify reports whether password matches encoded, and, when it does,
@@ -145,7 +167,7 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 	if err := h.gate.Acquire(ctx); err != nil {
 		return false, false, err
 	}
-	ok, err = parsed.verify(password)
+	h.compute(func() { ok, err = parsed.verify(password) })
 	h.gate.Release()
 	if err != nil || !ok {
 		return false, false, err

@@ -10,13 +10,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/restauth/restauth/httpapi"
 )
 
-func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+func newHandler(w io.Writer, level, format string) (slog.Handler, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level: %v", err)
@@ -24,12 +25,24 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.NewTextHandler(w, opts), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.NewJSONHandler(w, opts), nil
 	}
 	return nil, fmt.Errorf("--log-format must be text or json")
 }
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	h, err := newHandler(w, level, format)
+	if err != nil {
+		return nil, err
+	}
+	return slog.New(h), nil
+}
+
+// baseProcs is the processor count the runtime chose at start (the CPUs,
+// or the container's CPU quota).
+var baseProcs = runtime.GOMAXPROCS(0)
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	var cfg config
@@ -40,10 +53,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	logger, err := newLogger(stderr, cfg.logLevel, cfg.logFmt)
+	logBuf := newLogBuffer(stderr)
+	h, err := newHandler(logBuf, cfg.logLevel, cfg.logFmt)
 	if err != nil {
 		return err
 	}
+	logger := slog.New(batchedHandler{h, logBuf})
+	defer logBuf.Flush()
 	proxies, err := parsePrefixes(cfg.trustedProxies)
 	if err != nil {
 		return err
@@ -53,6 +69,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 
+	if cfg.hash.Nice > 0 {
+		// Each low-priority hashing thread holds a scheduler processor
+		// while it computes; one more processor per hashing slot keeps
+		// request handling from waiting for them, and the kernel decides
+		// who gets the CPU.
+		runtime.GOMAXPROCS(baseProcs + cfg.hash.MaxConcurrent)
+	}
 	start := time.Now()
 	a, err := newApp(ctx, &cfg, logger)
 	if err != nil {
@@ -62,6 +85,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	go logBuf.run(ctx, 100*time.Millisecond)
 	go a.ring.Run(ctx, cfg.keyReload)
 	go a.syncRevocations(ctx, cfg.revocationSync, logger)
 	go a.sweep(ctx, time.Hour, logger)
