@@ -5,14 +5,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/restauth/restauth/migration"
 )
 
 //go:embed migrations/*.sql
@@ -24,38 +21,11 @@ var migrationFS embed.FS
 // which costs nothing.
 const migrationLockKey int64 = 0x7265737461757468
 
-// migration is one embedded schema change, named NNNN_description.sql.
-type migration struct {
-	version int64
-	name    string
-	sql     string
-}
-
 // migrations returns the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+func migrations() ([]migration.Migration, error) {
+	ms, err := migration.Load(migrationFS)
 	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names {
-		base := path.Base(name)
-		prefix, _, ok := strings.Cut(base, "_")
-		v, err := strconv.ParseInt(prefix, 10, 64)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("postgres: migration %q is not named NNNN_description.sql", base)
-		}
-		body, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(body)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("postgres: migrations %q and %q share a version", ms[i-1].name, ms[i].name)
-		}
+		return nil, fmt.Errorf("%s: %w", "postgres", err)
 	}
 	return ms, nil
 }
@@ -113,15 +83,15 @@ func (db *DB) migrate(ctx context.Context) (string, error) {
 		return "", storeErr("migrate", err)
 	}
 	for _, m := range ms {
-		if applied[m.version] {
+		if applied[m.Version] {
 			continue
 		}
 		err := inTx(ctx, c, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("apply %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("apply %s: %w", m.Name, err)
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
-				m.version, time.Now())
+				m.Version, time.Now())
 			return err
 		})
 		if err != nil {
@@ -172,7 +142,7 @@ func (db *DB) MigrationsCurrent(ctx context.Context) (bool, error) {
 		}
 		current = true
 		for _, m := range ms {
-			current = current && applied[m.version]
+			current = current && applied[m.Version]
 		}
 		return nil
 	})
