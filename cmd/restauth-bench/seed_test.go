@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/restauth/restauth/sqlite"
+)
+
+func TestSQLiteSeeder(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqliteSeeder{dir: t.TempDir()}.create(ctx, "users-25000", 25_000, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$a2V5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.kind != "sqlite" || db.users != 25_000 || db.seed <= 0 {
+		t.Errorf("database = %+v, want sqlite with 25000 users and a seed time", db)
+	}
+	st, err := sqlite.Open(ctx, db.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, i := range []int{1, 10_000, 10_001, 25_000} {
+		u, err := st.UserByUsername(ctx, username(i))
+		if err != nil || u.ID != int64(i) {
+			t.Errorf("UserByUsername(%s) = %+v, %v; want id %d", username(i), u, err, i)
+		}
+	}
+}
+
+func TestWithSearchPath(t *testing.T) {
+	tests := []struct {
+		in, want string
+		wantErr  bool
+	}{
+		{"postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "postgres://postgres@127.0.0.1:5432/test?search_path=s1&sslmode=disable", false},
+		{"postgresql://u:p@h/db", "postgresql://u:p@h/db?search_path=s1", false},
+		{"/tmp/x.db", "", true},
+	}
+	for _, tc := range tests {
+		got, err := withSearchPath(tc.in, "s1")
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("withSearchPath(%q) = %q, %v; want %q, error %v", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func TestMemStatus(t *testing.T) {
+	rss, hwm, err := memStatus(os.Getpid())
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	if rss <= 0 || hwm < rss {
+		t.Errorf("rss, hwm = %d, %d; want 0 < rss <= hwm", rss, hwm)
+	}
+	if _, _, err := memStatus(-1); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("memStatus(-1) error = %v, want no such file", err)
+	}
+}
+
+// TestCopyUsers loads users into a stand-in users table on the PostgreSQL
+// named by RESTAUTH_TEST_POSTGRES, as the PostgreSQL seeder does after
+// restauth's migrations, with both kinds of created_at column.
+func TestCopyUsers(t *testing.T) {
+	url := os.Getenv("RESTAUTH_TEST_POSTGRES")
+	if url == "" {
+		t.Skip("RESTAUTH_TEST_POSTGRES is not set")
+	}
+	ctx := context.Background()
+	for _, created := range []string{"bigint", "timestamptz"} {
+		t.Run(created, func(t *testing.T) {
+			conn, err := pgx.Connect(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			schema := fmt.Sprintf("restauth_bench_test_%d_%s", os.Getpid(), created)
+			ident := pgx.Identifier{schema}.Sanitize()
+			_, err = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+ident+" CASCADE; CREATE SCHEMA "+ident+
+				"; CREATE TABLE "+ident+".users (id bigserial PRIMARY KEY, username text NOT NULL, username_key text NOT NULL UNIQUE,"+
+				" password_hash text NOT NULL, created_at "+created+" NOT NULL)")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Exec(ctx, "DROP SCHEMA "+ident+" CASCADE")
+			if err := copyUsers(ctx, conn, schema, 1500, "hash"); err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			var last string
+			if err := conn.QueryRow(ctx, "SELECT count(*), max(username_key) FROM "+ident+".users").Scan(&n, &last); err != nil {
+				t.Fatal(err)
+			}
+			if n != 1500 || last != username(1500) {
+				t.Errorf("count, last = %d, %q; want 1500, %q", n, last, username(1500))
+			}
+		})
+	}
+}
+
+func TestCPUShare(t *testing.T) {
+	self := os.Getpid()
+	a := readCPU(self, self)
+	if a.total == 0 {
+		t.Skip("no /proc/stat")
+	}
+	// Spin for 300ms so that this process's share shows.
+	x := 0
+	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); {
+		x++
+	}
+	b := readCPU(self, self)
+	s := shareOf(a, b)
+	if s.Server < 0.3 || s.LoadGen != s.Server || s.Other < 0 {
+		t.Errorf("share = %+v, want about one CPU for this process in both roles (spun %d times)", s, x)
+	}
+	if z := shareOf(b, b); z != (cpuShare{}) {
+		t.Errorf("share over no time = %+v, want zero", z)
+	}
+}
