@@ -72,6 +72,7 @@ var (
 	errBadCredentials = &Error{Code: EUnauthorized, Message: "invalid username or password"}
 	errBadToken       = &Error{Code: EInvalidToken, Message: "token is invalid or expired"}
 	errBadRefresh     = &Error{Code: EInvalidGrant, Message: "refresh token is invalid or expired"}
+	errOverloaded     = &Error{Code: EOverloaded, Message: "the server is busy; retry shortly", RetryAfter: time.Second}
 )
 
 // NormalizeUsername returns the NFC form of name after checking the
@@ -170,6 +171,11 @@ func (s *Service) User(ctx context.Context, id int64) (*User, error) {
 // first and counting after would let a burst of concurrent guesses all pass
 // the check before any of them was counted.
 func (s *Service) Authenticate(ctx context.Context, username, password string, meta ClientMeta) (*User, error) {
+	// Under a flood, refuse what could not be hashed before it costs a
+	// counter write and a user lookup.
+	if sat, ok := s.Hasher.(interface{ Saturated() bool }); ok && sat.Saturated() {
+		return nil, errOverloaded
+	}
 	name := username
 	if utf8.ValidString(name) {
 		name = s.Normalizer.NFC(name)

@@ -89,3 +89,10 @@ func (g *Gate) Release() {
 		panic("password: Gate.Release without Acquire")
 	}
 }
+
+// Saturated reports whether an Acquire now would be refused at once: every
+// slot is taken and the wait queue is full. Callers use it to shed work
+// before spending anything else on a request that could not be hashed.
+func (g *Gate) Saturated() bool {
+	return len(g.slots) == cap(g.slots) && g.waiting.Load() >= g.maxQueue
+}

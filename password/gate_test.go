@@ -122,3 +122,30 @@ func TestGateReleaseWithoutAcquire(t *testing.T) {
 	}()
 	NewGate(1, 1, time.Second).Release()
 }
+
+func TestGateSaturated(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewGate(1, 1, time.Minute)
+		ctx := context.Background()
+		if g.Saturated() {
+			t.Fatal("an empty gate reports saturated")
+		}
+		if err := g.Acquire(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if g.Saturated() {
+			t.Fatal("a full gate with an empty queue reports saturated")
+		}
+		go g.Acquire(ctx) // Waits in the one queue place.
+		synctest.Wait()
+		if !g.Saturated() {
+			t.Fatal("slots and queue full: Saturated = false, want true")
+		}
+		if err := g.Acquire(ctx); err == nil {
+			t.Fatal("Acquire on a saturated gate succeeded")
+		}
+		g.Release()
+		synctest.Wait()
+		g.Release()
+	})
+}

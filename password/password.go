@@ -126,6 +126,10 @@ func (h *Hasher) compute(f func()) {
 	h.low.run(f)
 }
 
+// Saturated reports whether a hash requested now would be refused with a
+// *BusyError without waiting.
+func (h *Hasher) Saturated() bool { return h.gate.Saturated() }
+
 // Params returns the argon2id parameters of new hashes.
 func (h *Hasher) Params() Params { return h.params }
 
