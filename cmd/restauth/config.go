@@ -92,7 +92,7 @@ func serveFlags(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.hash.MaxConcurrent, "hash-concurrency", runtime.NumCPU(), "password hashes computed at once (the admission gate)")
 	fs.IntVar(&cfg.hash.MaxQueue, "hash-queue", 64, "password hashes waiting for a slot before 503")
 	fs.DurationVar(&cfg.hash.QueueTimeout, "hash-wait", 2*time.Second, "longest wait for a hashing slot before 503")
-	fs.IntVar(&cfg.hash.Nice, "hash-nice", 10, "nice value of the password-hashing threads, so request handling wins the CPU over a login flood (0: hash at normal priority; Linux only)")
+	fs.IntVar(&cfg.hash.Nice, "hash-nice", 5, "nice value of the password-hashing threads, so request handling wins the CPU over a login flood (0: hash at normal priority; Linux only)")
 
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "grace period for in-flight requests on SIGINT/SIGTERM")
 	fs.DurationVar(&cfg.readHeaderTimeout, "read-header-timeout", 5*time.Second, "longest time a client may take to send the request headers (cuts off slowloris clients)")
