@@ -46,9 +46,13 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
+// contentTypeJSON is shared by every response; see securityHeaders for why
+// a shared value slice is safe.
+var contentTypeJSON = []string{"application/json"}
+
 // encode writes v as JSON with the given status.
 func encode(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = contentTypeJSON
 	w.WriteHeader(status)
 	// An encoding error here means the client went away; nothing to do.
 	_ = json.NewEncoder(w).Encode(v)

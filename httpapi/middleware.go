@@ -142,40 +142,6 @@ func cors(origins []string) func(http.Handler) http.Handler {
 	}
 }
 
-// muxErrorWriter swallows the plain-text body ServeMux writes for 404 and
-// 405, so that jsonMuxErrors can answer in JSON.
-type muxErrorWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (m *muxErrorWriter) WriteHeader(code int)        { m.status = code }
-func (m *muxErrorWriter) Write(b []byte) (int, error) { return len(b), nil }
-
-// jsonMuxErrors answers requests that match no route (404) or match a
-// route under another method (405, with Allow) with JSON error bodies.
-func jsonMuxErrors(mux *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, pattern := mux.Handler(r)
-		if pattern != "" {
-			mux.ServeHTTP(w, r)
-			return
-		}
-		rec := &muxErrorWriter{ResponseWriter: w}
-		h.ServeHTTP(rec, r)
-		switch rec.status {
-		case http.StatusMethodNotAllowed:
-			writeError(w, r, nil, restauth.Errorf(restauth.EMethodNotAllowed, "method %s is not allowed here", r.Method))
-		case http.StatusNotFound, 0:
-			writeError(w, r, nil, restauth.Errorf(restauth.ENotFound, "no such resource"))
-		default:
-			// A redirect (such as path cleaning) keeps its status and
-			// Location header; its tiny HTML body is dropped.
-			w.WriteHeader(rec.status)
-		}
-	})
-}
-
 // hostOK reports whether a Host header value is safe to echo into a
 // Location header.
 func hostOK(h string) bool {

@@ -33,4 +33,7 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps) {
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(deps.Ready, deps.Logger))
 
+	// Everything else: 404, or 405 with Allow, in JSON.
+	mux.Handle("/", handleUnrouted(mux))
+
 }

@@ -50,7 +50,7 @@ func NewServer(cfg Config, deps Deps) http.Handler {
 	}
 	mux := http.NewServeMux()
 	addRoutes(mux, cfg, deps)
-	var h http.Handler = jsonMuxErrors(mux)
+	var h http.Handler = mux
 	h = cors(cfg.CORSOrigins)(h)
 	h = securityHeaders(cfg.TLS)(h)
 	h = recoverPanics(deps.Logger)(h)
