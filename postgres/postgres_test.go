@@ -94,6 +94,10 @@ func openFresh(t testing.TB) *DB {
 	return mustOpen(t, dsn)
 }
 
+func BenchmarkStore(b *testing.B) {
+	storetest.Benchmark(b, func(tb testing.TB) storetest.Store { return openFresh(tb) })
+}
+
 func TestConformance(t *testing.T) {
 	testURL(t) // Skip once, not in every subtest.
 	storetest.Run(t, func(t *testing.T) storetest.Store { return openFresh(t) })
@@ -800,115 +804,4 @@ func FuzzParseNotification(f *testing.F) {
 			t.Errorf("parseNotification(%q) = %q, %q: not a split of the payload", payload, kind, schema)
 		}
 	})
-}
-
-func BenchmarkUserByUsername(b *testing.B) {
-	db := openFresh(b)
-	ctx := b.Context()
-	if err := db.CreateUser(ctx, &restauth.User{Username: "Reader", PasswordHash: "h"}); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := db.UserByUsername(ctx, "reader"); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
-
-func BenchmarkRotateRefresh(b *testing.B) {
-	db := openFresh(b)
-	ctx := b.Context()
-	u := &restauth.User{Username: "bench", PasswordHash: "h"}
-	if err := db.CreateUser(ctx, u); err != nil {
-		b.Fatal(err)
-	}
-	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := &restauth.Session{ID: "s", UserID: u.ID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)}
-	if err := db.CreateSession(ctx, s, &restauth.RefreshRecord{Hash: []byte("0"), CreatedAt: now}); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		old := []byte(fmt.Sprint(i))
-		i++
-		res, err := db.RotateRefresh(ctx, restauth.Rotation{OldHash: old, NewHash: []byte(fmt.Sprint(i)), NewSealed: []byte("sealed"), Now: now})
-		if err != nil || !res.Consumed {
-			b.Fatalf("RotateRefresh = %+v, %v", res, err)
-		}
-	}
-}
-
-func BenchmarkIncr(b *testing.B) {
-	db := openFresh(b)
-	ctx := b.Context()
-	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := db.Incr(ctx, "ip:192.0.2.1", now, time.Hour); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func TestSweep(t *testing.T) {
-	db := openFresh(t)
-	ctx := t.Context()
-	u := &restauth.User{Username: "alice", PasswordHash: "x"}
-	if err := db.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().Truncate(time.Microsecond)
-	for _, s := range []struct {
-		id      string
-		expires time.Time
-		revoked time.Time
-	}{
-		{"expired-long-ago", now.Add(-24 * time.Hour), time.Time{}},
-		{"live", now.Add(24 * time.Hour), time.Time{}},
-		{"revoked-long-ago", now.Add(24 * time.Hour), now.Add(-24 * time.Hour)},
-		{"revoked-recently", now.Add(24 * time.Hour), now},
-	} {
-		sess := &restauth.Session{ID: s.id, UserID: u.ID, CreatedAt: now.Add(-48 * time.Hour), LastUsedAt: now.Add(-48 * time.Hour), ExpiresAt: s.expires}
-		if err := db.CreateSession(ctx, sess, &restauth.RefreshRecord{Hash: []byte(s.id), CreatedAt: sess.CreatedAt}); err != nil {
-			t.Fatal(err)
-		}
-		if !s.revoked.IsZero() {
-			if err := db.RevokeSession(ctx, u.ID, s.id, s.revoked); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	for key, at := range map[string]time.Time{"old": now.Add(-24 * time.Hour), "new": now} {
-		if _, err := db.Incr(ctx, key, at, time.Hour); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	n, err := db.Sweep(ctx, now.Add(-time.Hour), now.Add(-time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != 3 {
-		t.Errorf("Sweep deleted %d rows, want 3 (two sessions, one counter)", n)
-	}
-	for id, want := range map[string]bool{"expired-long-ago": false, "revoked-long-ago": false, "live": true, "revoked-recently": true} {
-		_, err := db.Session(ctx, id)
-		if got := err == nil; got != want {
-			t.Errorf("session %s present after Sweep = %v (%v), want %v", id, got, err, want)
-		}
-	}
-	// The swept sessions' refresh tokens went with them.
-	if _, err := db.RotateRefresh(ctx, restauth.Rotation{OldHash: []byte("expired-long-ago"), NewHash: []byte("x"), Now: now}); !errors.Is(err, restauth.ErrNotFound) {
-		t.Errorf("RotateRefresh of a swept session's token: got %v, want ErrNotFound", err)
-	}
-	for key, want := range map[string]int{"old": 0, "new": 1} {
-		if c, err := db.Get(ctx, key, now.Add(-48*time.Hour), 100*time.Hour); err != nil || c.Count != want {
-			t.Errorf("counter %s after Sweep = %+v, %v; want count %d", key, c, err, want)
-		}
-	}
 }

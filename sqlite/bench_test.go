@@ -9,7 +9,7 @@ import (
 // BenchmarkImportUsers measures bulk seeding, the way restauth-bench fills a
 // database with a million users, in chunks of 10,000 rows.
 func BenchmarkImportUsers(b *testing.B) {
-	db := benchStore(b)
+	db, _ := openTemp(b)
 	ctx := context.Background()
 	const chunk = 10_000
 	b.ReportAllocs()
@@ -31,7 +31,7 @@ func BenchmarkImportUsers(b *testing.B) {
 func BenchmarkUserByUsernameRows(b *testing.B) {
 	for _, rows := range []int{1_000, 100_000} {
 		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
-			db := benchStore(b)
+			db, _ := openTemp(b)
 			ctx := context.Background()
 			for start := 0; start < rows; start += 10_000 {
 				users := importUsers(min(10_000, rows-start), fmt.Sprintf("u%d-", start))

@@ -422,73 +422,9 @@ func FuzzParseDSN(f *testing.F) {
 	})
 }
 
-func benchStore(b *testing.B) *DB {
-	db, _ := openTemp(b)
-	return db
-}
-
-func BenchmarkCreateUser(b *testing.B) {
-	db := benchStore(b)
-	ctx := b.Context()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		i++
-		if err := db.CreateUser(ctx, &restauth.User{Username: fmt.Sprint("u", i), PasswordHash: "h"}); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkRotateRefresh(b *testing.B) {
-	db := benchStore(b)
-	ctx := b.Context()
-	u := &restauth.User{Username: "bench", PasswordHash: "h"}
-	if err := db.CreateUser(ctx, u); err != nil {
-		b.Fatal(err)
-	}
-	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := &restauth.Session{ID: "s", UserID: u.ID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)}
-	if err := db.CreateSession(ctx, s, &restauth.RefreshRecord{Hash: []byte("0"), CreatedAt: now}); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		old := []byte(fmt.Sprint(i))
-		i++
-		res, err := db.RotateRefresh(ctx, restauth.Rotation{OldHash: old, NewHash: []byte(fmt.Sprint(i)), NewSealed: []byte("sealed"), Now: now})
-		if err != nil || !res.Consumed {
-			b.Fatalf("RotateRefresh = %+v, %v", res, err)
-		}
-	}
-}
-
-func BenchmarkIncr(b *testing.B) {
-	db := benchStore(b)
-	ctx := b.Context()
-	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := db.Incr(ctx, "ip:192.0.2.1", now, time.Hour); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkUserByUsername(b *testing.B) {
-	db := benchStore(b)
-	ctx := b.Context()
-	if err := db.CreateUser(ctx, &restauth.User{Username: "Reader", PasswordHash: "h"}); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := db.UserByUsername(ctx, "reader"); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+func BenchmarkStore(b *testing.B) {
+	storetest.Benchmark(b, func(tb testing.TB) storetest.Store {
+		db, _ := openTemp(tb)
+		return db
 	})
 }

@@ -136,42 +136,42 @@ func (a *app) ready(ctx context.Context) error {
 // syncRevocations keeps the in-memory revocation view current, so that a
 // revocation made by another instance or by the CLI takes effect within one
 // interval even without a notification.
-func (a *app) syncRevocations(ctx context.Context, every time.Duration, logger *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := a.revs.Sync(ctx, a.store, time.Now()); err != nil && ctx.Err() == nil {
-				logger.Warn("revocation sync failed", "err", err)
-			}
+func (a *app) syncRevocations(ctx context.Context, interval time.Duration, logger *slog.Logger) {
+	every(ctx, interval, func() {
+		if err := a.revs.Sync(ctx, a.store, time.Now()); err != nil && ctx.Err() == nil {
+			logger.Warn("revocation sync failed", "err", err)
 		}
-	}
+	})
 }
 
 // sweep deletes ended sessions and idle counters every interval, so the
 // tables stay bounded by live data.
-func (a *app) sweep(ctx context.Context, every time.Duration, logger *slog.Logger) {
+func (a *app) sweep(ctx context.Context, interval time.Duration, logger *slog.Logger) {
 	sw, ok := a.store.(restauth.Sweeper)
 	if !ok {
 		return
 	}
-	t := time.NewTicker(every)
+	every(ctx, interval, func() {
+		sb, cb := a.svc.SweepCutoffs(time.Now())
+		n, err := sw.Sweep(ctx, sb, cb)
+		if err != nil && ctx.Err() == nil {
+			logger.Warn("sweep failed", "err", err)
+		} else if n > 0 {
+			logger.Info("swept ended sessions and idle counters", "rows", n)
+		}
+	})
+}
+
+// every calls fn each interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			sb, cb := a.svc.SweepCutoffs(time.Now())
-			n, err := sw.Sweep(ctx, sb, cb)
-			if err != nil && ctx.Err() == nil {
-				logger.Warn("sweep failed", "err", err)
-			} else if n > 0 {
-				logger.Info("swept ended sessions and idle counters", "rows", n)
-			}
+			fn()
 		}
 	}
 }

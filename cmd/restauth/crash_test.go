@@ -5,11 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -61,31 +59,6 @@ func startBinary(t *testing.T, bin, db string) *process {
 		t.Fatalf("restauth did not start:\n%s", p.logs.String())
 	}
 	return p
-}
-
-// post sends a JSON or Basic-authenticated request and returns the status;
-// it is safe to call from any goroutine.
-func post(client *http.Client, url, body, auth string) (int, error) {
-	req, err := http.NewRequest("POST", url, strings.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	if _, err := io.ReadAll(res.Body); err != nil {
-		// The answer was cut short: it does not count as received.
-		return 0, err
-	}
-	return res.StatusCode, nil
 }
 
 // checkDatabase opens the SQLite file read-only and checks its integrity
@@ -162,7 +135,6 @@ func TestCrashSafety(t *testing.T) {
 		failures  atomic.Int64
 		badStatus = make(chan string, 100)
 	)
-	client := &http.Client{Timeout: 30 * time.Second}
 	const workers = 8
 	for w := range workers {
 		wg.Add(1)
@@ -171,7 +143,7 @@ func TestCrashSafety(t *testing.T) {
 			var mine []account
 			for i := 0; !stop.Load(); i++ {
 				a := account{fmt.Sprintf("w%d-u%d", w, i), fmt.Sprintf("crash test passphrase %d-%d", w, i)}
-				status, err := post(client, srv.base+"/api/users", `{"username":"`+a.name+`","password":"`+a.password+`"}`, "")
+				status, err := statusOf(send("POST", srv.base+"/api/users", `{"username":"`+a.name+`","password":"`+a.password+`"}`, ""))
 				switch {
 				case err != nil:
 					failures.Add(1)
@@ -187,7 +159,7 @@ func TestCrashSafety(t *testing.T) {
 				}
 				// Log in as an account registered earlier.
 				b := mine[i%len(mine)]
-				status, err = post(client, srv.base+"/api/tokens", "", basicAuth(b.name, b.password))
+				status, err = statusOf(send("POST", srv.base+"/api/tokens", "", basicAuth(b.name, b.password)))
 				switch {
 				case err != nil:
 					failures.Add(1)
@@ -225,7 +197,7 @@ func TestCrashSafety(t *testing.T) {
 
 	srv = startBinary(t, bin, db)
 	for _, a := range created {
-		status, err := post(client, srv.base+"/api/tokens", "", basicAuth(a.name, a.password))
+		status, err := statusOf(send("POST", srv.base+"/api/tokens", "", basicAuth(a.name, a.password)))
 		if err != nil || status != 200 {
 			t.Errorf("after restart, login %s: %d %v, want 200", a.name, status, err)
 		}
@@ -239,3 +211,6 @@ func TestCrashSafety(t *testing.T) {
 	}
 	checkDatabase(t, db)
 }
+
+// statusOf keeps only the status of send's answer.
+func statusOf(c call, err error) (int, error) { return c.status, err }

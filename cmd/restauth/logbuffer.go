@@ -39,18 +39,9 @@ func (b *logBuffer) Flush() error {
 }
 
 // run flushes every interval until ctx ends, then once more.
-func (b *logBuffer) run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			b.Flush()
-			return
-		case <-t.C:
-			b.Flush()
-		}
-	}
+func (b *logBuffer) run(ctx context.Context, interval time.Duration) {
+	every(ctx, interval, func() { b.Flush() })
+	b.Flush()
 }
 
 // batchedHandler flushes the buffer after every record except the

@@ -71,6 +71,7 @@ func startServer(t *testing.T, env map[string]string, args ...string) (string, *
 	return "", nil
 }
 
+// call is an HTTP response, read whole.
 type call struct {
 	status int
 	header http.Header
@@ -78,27 +79,49 @@ type call struct {
 	raw    string
 }
 
-func do(t *testing.T, method, url, body, auth string) call {
-	t.Helper()
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+// send makes one request. A transport error is returned rather than
+// fatal, since the crash and multi-instance tests expect some; it is safe
+// to call from any goroutine.
+func send(method, url, body, auth string) (call, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, _ := http.NewRequest(method, url, rd)
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		return call{}, err
+	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := httpClient.Do(req)
+	if err != nil {
+		return call{}, err
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		// The answer was cut short: it does not count as received.
+		return call{}, err
+	}
+	c := call{status: res.StatusCode, header: res.Header, raw: string(raw)}
+	_ = json.Unmarshal(raw, &c.body)
+	return c, nil
+}
+
+// do is send for the calling test's goroutine: a transport error fails
+// the test.
+func do(t *testing.T, method, url, body, auth string) call {
+	t.Helper()
+	c, err := send(method, url, body, auth)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	c := call{status: res.StatusCode, header: res.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &c.body)
 	return c
 }
 

@@ -150,48 +150,8 @@ func (in *instance) kill(t *testing.T) {
 	}
 }
 
-// reply is an HTTP response, read whole.
-type reply struct {
-	status int
-	body   map[string]any
-	raw    string
-}
-
-var httpClient = &http.Client{Timeout: 15 * time.Second}
-
-// send makes one request; a transport error is returned, not fatal, since
-// the kill test expects some.
-func send(method, url, body, auth string) (reply, error) {
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		return reply{}, err
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	res, err := httpClient.Do(req)
-	if err != nil {
-		return reply{}, err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		return reply{}, err
-	}
-	r := reply{status: res.StatusCode, raw: string(raw)}
-	_ = json.Unmarshal(raw, &r.body)
-	return r, nil
-}
-
 // mustSend is send for requests that must reach the server.
-func mustSend(t *testing.T, method, url, body, auth string) reply {
+func mustSend(t *testing.T, method, url, body, auth string) call {
 	t.Helper()
 	r, err := send(method, url, body, auth)
 	if err != nil {
@@ -341,7 +301,7 @@ func TestMultiInstance(t *testing.T) {
 
 	t.Run("50 parallel registrations of one name give one account", func(t *testing.T) {
 		const n = 50
-		replies := make([]reply, n)
+		replies := make([]call, n)
 		errs := make([]error, n)
 		start := make(chan struct{})
 		var wg sync.WaitGroup
