@@ -44,8 +44,8 @@ type Deps struct {
 // Service holds restauth's rules: registration, authentication, token
 // issue, refresh, and revocation. It is safe for concurrent use.
 type Service struct {
-	cfg Config
-	Deps
+	cfg  Config
+	deps Deps // Private, so that every caller goes through the rules.
 
 	dummyMu   sync.Mutex
 	dummyHash string
@@ -62,7 +62,7 @@ func NewService(cfg Config, deps Deps) *Service {
 	if deps.Revocations == nil {
 		deps.Revocations = NewRevocationSet(cfg.RevocationKeep())
 	}
-	return &Service{cfg: cfg, Deps: deps}
+	return &Service{cfg: cfg, deps: deps}
 }
 
 // Config returns the Service's configuration.
@@ -83,7 +83,7 @@ func (s *Service) NormalizeUsername(name string) (string, error) {
 	if !utf8.ValidString(name) {
 		return "", Errorf(EInvalidUsername, "username must be valid UTF-8")
 	}
-	name = s.Normalizer.NFC(name)
+	name = s.deps.Normalizer.NFC(name)
 	n := utf8.RuneCountInString(name)
 	switch {
 	case n == 0:
@@ -114,7 +114,7 @@ func (s *Service) CheckPassword(password string) error {
 		// Refuse absurd input before normalising it.
 		return tooLong
 	}
-	nfkc := s.Normalizer.NFKC(password)
+	nfkc := s.deps.Normalizer.NFKC(password)
 	n := utf8.RuneCountInString(nfkc)
 	switch {
 	case len(nfkc) > MaxPasswordBytes:
@@ -125,7 +125,7 @@ func (s *Service) CheckPassword(password string) error {
 		return Errorf(EPasswordShort, "password must be at least %d characters", s.cfg.MinPasswordLen)
 	case n > s.cfg.MaxPasswordLen:
 		return Errorf(EPasswordLong, "password must be at most %d characters", s.cfg.MaxPasswordLen)
-	case s.IsCommon != nil && s.IsCommon(password):
+	case s.deps.IsCommon != nil && s.deps.IsCommon(password):
 		return Errorf(EPasswordCommon, "password is too common; choose a less predictable one")
 	}
 	return nil
@@ -144,12 +144,12 @@ func (s *Service) Register(ctx context.Context, username, password string, meta 
 	if err := s.limitRegistrations(ctx, meta.IP); err != nil {
 		return nil, err
 	}
-	hash, err := s.Hasher.Hash(ctx, password)
+	hash, err := s.deps.Hasher.Hash(ctx, password)
 	if err != nil {
 		return nil, s.hashErr(err)
 	}
 	u := &User{Username: name, PasswordHash: hash}
-	if err := s.Users.CreateUser(ctx, u); err != nil {
+	if err := s.deps.Users.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -157,7 +157,16 @@ func (s *Service) Register(ctx context.Context, username, password string, meta 
 
 // User returns the user with the given id.
 func (s *Service) User(ctx context.Context, id int64) (*User, error) {
-	return s.Users.UserByID(ctx, id)
+	return s.deps.Users.UserByID(ctx, id)
+}
+
+// UserByName returns the user registered under name, compared as the
+// username rules fold it.
+func (s *Service) UserByName(ctx context.Context, name string) (*User, error) {
+	if !utf8.ValidString(name) {
+		return nil, ErrNotFound
+	}
+	return s.deps.Users.UserByUsername(ctx, s.deps.Normalizer.NFC(name))
 }
 
 // Authenticate checks a username and password under the brute-force rules:
@@ -173,12 +182,12 @@ func (s *Service) User(ctx context.Context, id int64) (*User, error) {
 func (s *Service) Authenticate(ctx context.Context, username, password string, meta ClientMeta) (*User, error) {
 	// Under a flood, refuse what could not be hashed before it costs a
 	// counter write and a user lookup.
-	if sat, ok := s.Hasher.(interface{ Saturated() bool }); ok && sat.Saturated() {
+	if sat, ok := s.deps.Hasher.(interface{ Saturated() bool }); ok && sat.Saturated() {
 		return nil, errOverloaded
 	}
 	name := username
 	if utf8.ValidString(name) {
-		name = s.Normalizer.NFC(name)
+		name = s.deps.Normalizer.NFC(name)
 	}
 	att := &attempt{s: s}
 	defer att.settle(context.WithoutCancel(ctx))
@@ -192,7 +201,7 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, m
 	var u *User
 	var err error
 	if name != "" && password != "" && len(password) <= MaxPasswordBytes {
-		u, err = s.Users.UserByUsername(ctx, name)
+		u, err = s.deps.Users.UserByUsername(ctx, name)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, err
 		}
@@ -206,14 +215,14 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, m
 		att.failed = true
 		return nil, errBadCredentials
 	}
-	ok, rehash, err := s.Hasher.Verify(ctx, password, u.PasswordHash)
+	ok, rehash, err := s.deps.Hasher.Verify(ctx, password, u.PasswordHash)
 	if err != nil {
 		if ra := retryAfter(err); ra > 0 {
 			return nil, s.hashErr(err)
 		}
 		// A hash the verifier cannot read (a tampered or foreign row) never
 		// authenticates; the operator sees why in the log.
-		s.Logger.WarnContext(ctx, "stored password hash refused", "user_id", u.ID, "err", err)
+		s.deps.Logger.WarnContext(ctx, "stored password hash refused", "user_id", u.ID, "err", err)
 		ok = false
 	}
 	if !ok {
@@ -246,8 +255,8 @@ func (a *attempt) reserveAccount(ctx context.Context, key string) error {
 	if cfg.AccountMaxFailures <= 0 {
 		return nil
 	}
-	now := a.s.Now()
-	c, err := a.s.Counters.Incr(ctx, key, now, cfg.AccountWindow)
+	now := a.s.deps.Now()
+	c, err := a.s.deps.Counters.Incr(ctx, key, now, cfg.AccountWindow)
 	if err != nil {
 		return err
 	}
@@ -271,8 +280,8 @@ func (a *attempt) reserveIP(ctx context.Context, ip string) error {
 	if cfg.LoginIPLimit <= 0 || ip == "" {
 		return nil
 	}
-	now := a.s.Now()
-	c, err := a.s.Counters.Incr(ctx, limitKey("ip-login:", ip), now, cfg.LoginIPWindow)
+	now := a.s.deps.Now()
+	c, err := a.s.deps.Counters.Incr(ctx, limitKey("ip-login:", ip), now, cfg.LoginIPWindow)
 	if err != nil {
 		return err
 	}
@@ -294,28 +303,28 @@ func (a *attempt) settle(ctx context.Context) {
 	var errs []error
 	if a.acctKey != "" {
 		if a.succeeded {
-			errs = append(errs, a.s.Counters.Reset(ctx, a.acctKey))
+			errs = append(errs, a.s.deps.Counters.Reset(ctx, a.acctKey))
 		} else {
-			errs = append(errs, a.s.Counters.Decr(ctx, a.acctKey))
+			errs = append(errs, a.s.deps.Counters.Decr(ctx, a.acctKey))
 		}
 	}
 	if a.ipKey != "" {
-		errs = append(errs, a.s.Counters.Decr(ctx, a.ipKey))
+		errs = append(errs, a.s.deps.Counters.Decr(ctx, a.ipKey))
 	}
 	if err := errors.Join(errs...); err != nil {
-		a.s.Logger.WarnContext(ctx, "rate-limit counter not settled", "err", err)
+		a.s.deps.Logger.WarnContext(ctx, "rate-limit counter not settled", "err", err)
 	}
 }
 
 func (s *Service) rehash(ctx context.Context, u *User, password string) {
-	h, err := s.Hasher.Hash(ctx, password)
+	h, err := s.deps.Hasher.Hash(ctx, password)
 	if err != nil {
 		// The login still succeeds; the upgrade is retried next time.
-		s.Logger.WarnContext(ctx, "password rehash skipped", "user_id", u.ID, "err", err)
+		s.deps.Logger.WarnContext(ctx, "password rehash skipped", "user_id", u.ID, "err", err)
 		return
 	}
-	if err := s.Users.SetPasswordHash(ctx, u.ID, u.PasswordHash, h); err != nil && !errors.Is(err, ErrNotFound) {
-		s.Logger.WarnContext(ctx, "password rehash not stored", "user_id", u.ID, "err", err)
+	if err := s.deps.Users.SetPasswordHash(ctx, u.ID, u.PasswordHash, h); err != nil && !errors.Is(err, ErrNotFound) {
+		s.deps.Logger.WarnContext(ctx, "password rehash not stored", "user_id", u.ID, "err", err)
 		return
 	}
 	u.PasswordHash = h
@@ -329,7 +338,7 @@ func (s *Service) dummyHashFor(ctx context.Context) (string, error) {
 	if s.dummyHash != "" {
 		return s.dummyHash, nil
 	}
-	h, err := s.Hasher.Hash(ctx, "restauth dummy password for unknown users")
+	h, err := s.deps.Hasher.Hash(ctx, "restauth dummy password for unknown users")
 	if err != nil {
 		// Not cached: a busy gate now must not disable the dummy hash.
 		return "", err
@@ -346,7 +355,7 @@ func (s *Service) dummyVerify(ctx context.Context, password string) error {
 	if len(password) > MaxPasswordBytes {
 		password = password[:MaxPasswordBytes]
 	}
-	if _, _, err := s.Hasher.Verify(ctx, password, dummy); err != nil {
+	if _, _, err := s.deps.Hasher.Verify(ctx, password, dummy); err != nil {
 		return s.hashErr(err)
 	}
 	return nil
@@ -385,8 +394,8 @@ func (s *Service) limitRegistrations(ctx context.Context, ip string) error {
 	if s.cfg.RegisterIPLimit <= 0 || ip == "" {
 		return nil
 	}
-	now := s.Now()
-	c, err := s.Counters.Incr(ctx, limitKey("ip-register:", ip), now, s.cfg.RegisterIPWindow)
+	now := s.deps.Now()
+	c, err := s.deps.Counters.Incr(ctx, limitKey("ip-register:", ip), now, s.cfg.RegisterIPWindow)
 	if err != nil {
 		return err
 	}
@@ -432,21 +441,21 @@ func (s *Service) Login(ctx context.Context, username, password string, meta Cli
 
 // OpenSession starts a session for an authenticated user.
 func (s *Service) OpenSession(ctx context.Context, u *User, meta ClientMeta) (*TokenPair, error) {
-	id, err := s.NewID()
+	id, err := s.deps.NewID()
 	if err != nil {
 		return nil, err
 	}
-	now := s.Now()
+	now := s.deps.Now()
 	sess := &Session{
 		ID: id, UserID: u.ID, CreatedAt: now, LastUsedAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionTTL),
 		ClientIP:  meta.IP, UserAgent: truncate(meta.UserAgent, 256),
 	}
-	rt, rh, err := s.Refresh.New()
+	rt, rh, err := s.deps.Refresh.New()
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Sessions.CreateSession(ctx, sess, &RefreshRecord{Hash: rh, SessionID: id, CreatedAt: now}); err != nil {
+	if err := s.deps.Sessions.CreateSession(ctx, sess, &RefreshRecord{Hash: rh, SessionID: id, CreatedAt: now}); err != nil {
 		return nil, err
 	}
 	at, ttl, err := s.issue(ctx, u.ID, u.Username, sess, now)
@@ -471,7 +480,7 @@ func (s *Service) issue(ctx context.Context, userID int64, username string, sess
 		UserID: userID, Username: username, SessionID: sess.ID,
 		IssuedAt: now, NotBefore: now, ExpiresAt: exp,
 	}
-	tok, err := s.Issuer.Issue(ctx, c)
+	tok, err := s.deps.Issuer.Issue(ctx, c)
 	if err != nil {
 		return "", 0, err
 	}
@@ -484,11 +493,11 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (*Princip
 	if token == "" {
 		return nil, errBadToken
 	}
-	c, err := s.Verifier.Verify(ctx, token)
+	c, err := s.deps.Verifier.Verify(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	if s.Revocations.Revoked(c.SessionID) {
+	if s.deps.Revocations.Revoked(c.SessionID) {
 		return nil, &Error{Code: EInvalidToken, Message: "token has been revoked"}
 	}
 	return &Principal{UserID: c.UserID, Username: c.Username, SessionID: c.SessionID, Claims: c}, nil
@@ -499,7 +508,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (*Princip
 // expiry. A password-authenticated caller gets a new session instead.
 func (s *Service) Renew(ctx context.Context, p *Principal, meta ClientMeta) (*TokenPair, error) {
 	if p.SessionID == "" {
-		u, err := s.Users.UserByID(ctx, p.UserID)
+		u, err := s.deps.Users.UserByID(ctx, p.UserID)
 		if err != nil {
 			return nil, err
 		}
@@ -514,7 +523,7 @@ func (s *Service) Renew(ctx context.Context, p *Principal, meta ClientMeta) (*To
 	if err != nil {
 		return nil, err
 	}
-	now := s.Now()
+	now := s.deps.Now()
 	at, ttl, err := s.issue(ctx, p.UserID, p.Username, sess, now)
 	if err != nil {
 		return nil, err
@@ -523,7 +532,7 @@ func (s *Service) Renew(ctx context.Context, p *Principal, meta ClientMeta) (*To
 }
 
 func (s *Service) liveSession(ctx context.Context, id string) (*Session, error) {
-	sess, err := s.Sessions.Session(ctx, id)
+	sess, err := s.deps.Sessions.Session(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, errBadToken
 	}
@@ -532,7 +541,7 @@ func (s *Service) liveSession(ctx context.Context, id string) (*Session, error) 
 	}
 	// Renewal through an access token does not extend the idle window: only
 	// a password login or a refresh proves the client still holds a secret.
-	if !sess.Live(s.Now(), s.cfg.SessionIdle) {
+	if !sess.Live(s.deps.Now(), s.cfg.SessionIdle) {
 		return nil, errBadToken
 	}
 	return sess, nil
@@ -547,17 +556,17 @@ func (s *Service) RefreshTokens(ctx context.Context, refreshToken string, meta C
 	if refreshToken == "" || len(refreshToken) > 256 {
 		return nil, errBadRefresh
 	}
-	now := s.Now()
-	parent := s.Refresh.Hash(refreshToken)
-	child, childHash, err := s.Refresh.New()
+	now := s.deps.Now()
+	parent := s.deps.Refresh.Hash(refreshToken)
+	child, childHash, err := s.deps.Refresh.New()
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := s.Refresh.Seal(child, parent)
+	sealed, err := s.deps.Refresh.Seal(child, parent)
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.Sessions.RotateRefresh(ctx, Rotation{OldHash: parent, NewHash: childHash, NewSealed: sealed, Now: now})
+	res, err := s.deps.Sessions.RotateRefresh(ctx, Rotation{OldHash: parent, NewHash: childHash, NewSealed: sealed, Now: now})
 	if errors.Is(err, ErrNotFound) {
 		return nil, errBadRefresh
 	}
@@ -571,19 +580,19 @@ func (s *Service) RefreshTokens(ctx context.Context, refreshToken string, meta C
 	}
 	if !res.Consumed {
 		if now.Sub(res.UsedAt) > s.cfg.RefreshGrace || len(res.ChildSealed) == 0 {
-			s.Logger.WarnContext(ctx, "refresh token reuse; session revoked", "session_id", sess.ID, "user_id", sess.UserID)
+			s.deps.Logger.WarnContext(ctx, "refresh token reuse; session revoked", "session_id", sess.ID, "user_id", sess.UserID)
 			if err := s.revokeOne(ctx, sess.UserID, sess.ID); err != nil && !errors.Is(err, ErrNotFound) {
 				return nil, err
 			}
 			return nil, errBadRefresh
 		}
-		if child, err = s.Refresh.Open(res.ChildSealed, parent); err != nil {
+		if child, err = s.deps.Refresh.Open(res.ChildSealed, parent); err != nil {
 			return nil, errBadRefresh
 		}
 	} else if s.cfg.SessionIdle > 0 && !now.Before(sess.LastUsedAt.Add(s.cfg.SessionIdle)) {
 		return nil, errBadRefresh
 	}
-	u, err := s.Users.UserByID(ctx, sess.UserID)
+	u, err := s.deps.Users.UserByID(ctx, sess.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, errBadRefresh
 	}
@@ -607,13 +616,13 @@ func (s *Service) Logout(ctx context.Context, p *Principal) error {
 
 // Sessions lists the caller's live sessions.
 func (s *Service) ListSessions(ctx context.Context, p *Principal) ([]*Session, error) {
-	all, err := s.Sessions.ListSessions(ctx, p.UserID, s.Now())
+	all, err := s.deps.Sessions.ListSessions(ctx, p.UserID, s.deps.Now())
 	if err != nil {
 		return nil, err
 	}
 	live := all[:0]
 	for _, sess := range all {
-		if sess.Live(s.Now(), s.cfg.SessionIdle) {
+		if sess.Live(s.deps.Now(), s.cfg.SessionIdle) {
 			live = append(live, sess)
 		}
 	}
@@ -647,11 +656,11 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if u.ID != p.UserID {
 		return errBadCredentials
 	}
-	h, err := s.Hasher.Hash(ctx, next)
+	h, err := s.deps.Hasher.Hash(ctx, next)
 	if err != nil {
 		return s.hashErr(err)
 	}
-	if err := s.Users.SetPasswordHash(ctx, u.ID, u.PasswordHash, h); err != nil {
+	if err := s.deps.Users.SetPasswordHash(ctx, u.ID, u.PasswordHash, h); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return Errorf(EInvalid, "the password changed concurrently; retry")
 		}
@@ -676,8 +685,8 @@ func (s *Service) DeleteAccount(ctx context.Context, p *Principal, password stri
 // DeleteUser deletes a user and revokes its sessions (the operator's
 // `restauth user delete`, and account deletion).
 func (s *Service) DeleteUser(ctx context.Context, id int64) error {
-	now := s.Now()
-	ids, err := s.Users.DeleteUser(ctx, id, now)
+	now := s.deps.Now()
+	ids, err := s.deps.Users.DeleteUser(ctx, id, now)
 	if err != nil {
 		return err
 	}
@@ -705,8 +714,8 @@ func (s *Service) Introspect(ctx context.Context, token string) (*Claims, bool, 
 }
 
 func (s *Service) revokeOne(ctx context.Context, userID int64, id string) error {
-	now := s.Now()
-	if err := s.Sessions.RevokeSession(ctx, userID, id, now); err != nil {
+	now := s.deps.Now()
+	if err := s.deps.Sessions.RevokeSession(ctx, userID, id, now); err != nil {
 		return err
 	}
 	s.remember([]string{id}, now)
@@ -714,8 +723,8 @@ func (s *Service) revokeOne(ctx context.Context, userID int64, id string) error 
 }
 
 func (s *Service) revokeAll(ctx context.Context, userID int64, except string) error {
-	now := s.Now()
-	ids, err := s.Sessions.RevokeUserSessions(ctx, userID, except, now)
+	now := s.deps.Now()
+	ids, err := s.deps.Sessions.RevokeUserSessions(ctx, userID, except, now)
 	if err != nil {
 		return err
 	}
@@ -728,7 +737,7 @@ func (s *Service) remember(ids []string, now time.Time) {
 	for i, id := range ids {
 		revs[i] = Revocation{SessionID: id, RevokedAt: now}
 	}
-	s.Revocations.Add(revs...)
+	s.deps.Revocations.Add(revs...)
 }
 
 // FormatUserID renders a user id as it appears in the "sub" claim.

@@ -336,8 +336,7 @@ func TestLoginTimingDoesNotRevealAccounts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("computes 300 production-cost hashes")
 	}
-	e := newEnv(t, noThrottle)
-	e.svc.Hasher = password.New(password.Options{Params: password.DefaultParams})
+	e := newEnvWith(t, envExtras{hasher: password.New(password.Options{Params: password.DefaultParams})}, noThrottle)
 	e.register("alice", "correct horse battery")
 	kinds := []struct{ name, auth string }{
 		{"unknown user", basic("mallory", "correct horse battery")},
@@ -387,12 +386,11 @@ func TestLoginTimingDoesNotRevealAccounts(t *testing.T) {
 // token-authenticated requests and refusals that need no hash are answered
 // before the hash holding the slot completes.
 func TestAdmissionGate(t *testing.T) {
-	e := newEnv(t, noThrottle)
 	// Slow hashes (64 MiB, 6 passes: some hundreds of milliseconds) keep the
 	// one slot busy long enough to act while it is held; the single queue
 	// place waits only 50ms.
 	slow := password.Params{Memory: 64 << 10, Time: 6, Threads: 1, SaltLen: 16, KeyLen: 32}
-	e.svc.Hasher = password.New(password.Options{Params: slow, MaxConcurrent: 1, MaxQueue: 1, QueueTimeout: 50 * time.Millisecond})
+	e := newEnvWith(t, envExtras{hasher: password.New(password.Options{Params: slow, MaxConcurrent: 1, MaxQueue: 1, QueueTimeout: 50 * time.Millisecond})}, noThrottle)
 	e.register("alice", "correct horse battery")
 	r := e.do("GET", "/api/token", "", "Authorization", basic("alice", "correct horse battery"))
 	wantStatus(t, r, 200, "")
@@ -671,9 +669,8 @@ var leakMarkers = []string{
 // every request that needs it fails with a generic body, while the cause
 // reaches only the log.
 func TestStoreFailuresAreGeneric(t *testing.T) {
-	e := newEnv(t)
 	var logs lockedBuffer
-	e.svc.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	e := newEnvWith(t, envExtras{logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	e.register("alice", "correct horse battery")
 	access, refresh := e.login("alice", "correct horse battery")
 	if err := e.store.Close(); err != nil {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/base64"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -96,12 +97,12 @@ func authenticate(r *http.Request, svc *restauth.Service) (*restauth.Principal, 
 }
 
 // requireAuth admits requests with any of the three credentials.
-func requireAuth(svc *restauth.Service) func(http.Handler) http.Handler {
+func requireAuth(logger *slog.Logger, svc *restauth.Service) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, err := authenticate(r, svc)
 			if err != nil {
-				writeError(w, r, svc.Logger, err)
+				writeError(w, r, logger, err)
 				return
 			}
 			if st := stateFrom(r.Context()); st != nil {
@@ -114,11 +115,11 @@ func requireAuth(svc *restauth.Service) func(http.Handler) http.Handler {
 
 // requireSession admits only token-authenticated requests, which belong to
 // a session.
-func requireSession(svc *restauth.Service) func(http.Handler) http.Handler {
+func requireSession(logger *slog.Logger, svc *restauth.Service) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		return requireAuth(svc)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return requireAuth(logger, svc)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if principalFrom(r.Context()).SessionID == "" {
-				writeError(w, r, svc.Logger, errNeedsSession)
+				writeError(w, r, logger, errNeedsSession)
 				return
 			}
 			next.ServeHTTP(w, r)

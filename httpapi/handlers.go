@@ -21,16 +21,16 @@ type userResponse struct {
 }
 
 // handleRegister serves POST /api/users (REST-auth registration).
-func handleRegister(svc *restauth.Service) http.Handler {
+func handleRegister(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		username, password, err := decodeCredentials(w, r)
 		if err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		u, err := svc.Register(r.Context(), username, password, meta(r))
 		if err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		w.Header().Set("Location", absoluteURL(r, "/api/users/"+strconv.FormatInt(u.ID, 10)))
@@ -39,16 +39,16 @@ func handleRegister(svc *restauth.Service) http.Handler {
 }
 
 // handleGetUser serves GET /api/users/{id}.
-func handleGetUser(svc *restauth.Service) http.Handler {
+func handleGetUser(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 		if err != nil || id <= 0 {
-			writeError(w, r, svc.Logger, restauth.ErrNotFound)
+			writeError(w, r, logger, restauth.ErrNotFound)
 			return
 		}
 		u, err := svc.User(r.Context(), id)
 		if err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		encode(w, http.StatusOK, userResponse{ID: u.ID, Username: u.Username})
@@ -111,11 +111,11 @@ type renewResponse struct {
 
 // handleRenewToken serves GET /api/token (REST-auth): a password opens a
 // session; a token renews within its own session.
-func handleRenewToken(svc *restauth.Service) http.Handler {
+func handleRenewToken(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pair, err := svc.Renew(r.Context(), principalFrom(r.Context()), meta(r))
 		if err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		secs := int64(pair.ExpiresIn / time.Second)
@@ -139,26 +139,26 @@ func writePair(w http.ResponseWriter, pair *restauth.TokenPair) {
 
 // handleLogin serves POST /api/tokens: Basic username:password, or a JSON
 // {"username", "password"} body.
-func handleLogin(svc *restauth.Service) http.Handler {
+func handleLogin(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var username, password string
 		if r.Header.Get("Authorization") != "" {
 			c, ok := parseAuthorization(r.Header.Get("Authorization"))
 			if !ok || c.scheme != "basic" {
-				writeError(w, r, svc.Logger, errNoCredentials)
+				writeError(w, r, logger, errNoCredentials)
 				return
 			}
 			username, password = c.username, c.password
 		} else {
 			var err error
 			if username, password, err = decodeCredentials(w, r); err != nil {
-				writeError(w, r, svc.Logger, err)
+				writeError(w, r, logger, err)
 				return
 			}
 		}
 		u, pair, err := svc.Login(r.Context(), username, password, meta(r))
 		if err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		setLogUser(r.Context(), u.ID)
@@ -167,25 +167,25 @@ func handleLogin(svc *restauth.Service) http.Handler {
 }
 
 // handleRefresh serves POST /api/tokens/refresh with {"refresh_token"}.
-func handleRefresh(svc *restauth.Service) http.Handler {
+func handleRefresh(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(w, r)
 		if err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		m, err := decodeStrings(body, "refresh_token")
 		if err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		if m["refresh_token"] == "" {
-			writeError(w, r, svc.Logger, restauth.Errorf(restauth.EInvalid, "refresh_token is required"))
+			writeError(w, r, logger, restauth.Errorf(restauth.EInvalid, "refresh_token is required"))
 			return
 		}
 		pair, err := svc.RefreshTokens(r.Context(), m["refresh_token"], meta(r))
 		if err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		writePair(w, pair)
@@ -193,10 +193,10 @@ func handleRefresh(svc *restauth.Service) http.Handler {
 }
 
 // handleLogout serves POST /api/logout.
-func handleLogout(svc *restauth.Service) http.Handler {
+func handleLogout(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := svc.Logout(r.Context(), principalFrom(r.Context())); err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -214,12 +214,12 @@ type sessionResponse struct {
 }
 
 // handleListSessions serves GET /api/sessions.
-func handleListSessions(svc *restauth.Service) http.Handler {
+func handleListSessions(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalFrom(r.Context())
 		list, err := svc.ListSessions(r.Context(), p)
 		if err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		out := make([]sessionResponse, 0, len(list))
@@ -235,10 +235,10 @@ func handleListSessions(svc *restauth.Service) http.Handler {
 }
 
 // handleRevokeSession serves DELETE /api/sessions/{id}.
-func handleRevokeSession(svc *restauth.Service) http.Handler {
+func handleRevokeSession(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := svc.RevokeSession(r.Context(), principalFrom(r.Context()), r.PathValue("id")); err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -246,10 +246,10 @@ func handleRevokeSession(svc *restauth.Service) http.Handler {
 }
 
 // handleRevokeAllSessions serves DELETE /api/sessions.
-func handleRevokeAllSessions(svc *restauth.Service) http.Handler {
+func handleRevokeAllSessions(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := svc.RevokeAllSessions(r.Context(), principalFrom(r.Context())); err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -258,25 +258,25 @@ func handleRevokeAllSessions(svc *restauth.Service) http.Handler {
 
 // handleChangePassword serves PUT /api/users/me/password with
 // {"current_password", "new_password"}.
-func handleChangePassword(svc *restauth.Service) http.Handler {
+func handleChangePassword(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(w, r)
 		if err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		m, err := decodeStrings(body, "current_password", "new_password")
 		if err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		if m["current_password"] == "" || m["new_password"] == "" {
-			writeError(w, r, svc.Logger, restauth.Errorf(restauth.EInvalid, "current_password and new_password are required"))
+			writeError(w, r, logger, restauth.Errorf(restauth.EInvalid, "current_password and new_password are required"))
 			return
 		}
 		p := principalFrom(r.Context())
 		if err := svc.ChangePassword(r.Context(), p, m["current_password"], m["new_password"], meta(r)); err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -284,24 +284,24 @@ func handleChangePassword(svc *restauth.Service) http.Handler {
 }
 
 // handleDeleteMe serves DELETE /api/users/me with {"password"}.
-func handleDeleteMe(svc *restauth.Service) http.Handler {
+func handleDeleteMe(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(w, r)
 		if err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		m, err := decodeStrings(body, "password")
 		if err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		if m["password"] == "" {
-			writeError(w, r, svc.Logger, restauth.Errorf(restauth.EInvalid, "password is required"))
+			writeError(w, r, logger, restauth.Errorf(restauth.EInvalid, "password is required"))
 			return
 		}
 		if err := svc.DeleteAccount(r.Context(), principalFrom(r.Context()), m["password"], meta(r)); err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -310,21 +310,21 @@ func handleDeleteMe(svc *restauth.Service) http.Handler {
 
 // handleIntrospect serves POST /api/introspect (RFC 7662) for configured
 // client credentials only. The token comes as a form field or JSON.
-func handleIntrospect(svc *restauth.Service, clients map[string]string) http.Handler {
+func handleIntrospect(logger *slog.Logger, svc *restauth.Service, clients map[string]string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, ok := parseAuthorization(r.Header.Get("Authorization"))
 		if len(clients) == 0 || !ok || c.scheme != "basic" || !clientOK(clients, formUnescape(c.username), formUnescape(c.password)) {
-			writeError(w, r, svc.Logger, errNoCredentials)
+			writeError(w, r, logger, errNoCredentials)
 			return
 		}
 		token, err := introspectToken(w, r)
 		if err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		claims, active, err := svc.Introspect(r.Context(), token)
 		if err != nil {
-			writeError(w, r, svc.Logger, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		if !active {

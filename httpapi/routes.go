@@ -6,27 +6,27 @@ import (
 
 // addRoutes declares every route of the API in one place.
 func addRoutes(mux *http.ServeMux, cfg Config, deps Deps) {
-	svc := deps.Service
-	auth := requireAuth(svc)
-	session := requireSession(svc)
+	svc, log := deps.Service, deps.Logger
+	auth := requireAuth(log, svc)
+	session := requireSession(log, svc)
 
 	// The REST-auth contract.
-	mux.Handle("POST /api/users", handleRegister(svc))
-	mux.Handle("GET /api/users/{id}", handleGetUser(svc))
+	mux.Handle("POST /api/users", handleRegister(log, svc))
+	mux.Handle("GET /api/users/{id}", handleGetUser(log, svc))
 	mux.Handle("GET /api/resource", auth(handleResource()))
-	mux.Handle("GET /api/token", auth(handleRenewToken(svc)))
+	mux.Handle("GET /api/token", auth(handleRenewToken(log, svc)))
 
 	// The token lifecycle.
-	mux.Handle("POST /api/tokens", handleLogin(svc))
-	mux.Handle("POST /api/tokens/refresh", handleRefresh(svc))
-	mux.Handle("POST /api/logout", session(handleLogout(svc)))
-	mux.Handle("GET /api/sessions", session(handleListSessions(svc)))
-	mux.Handle("DELETE /api/sessions", auth(handleRevokeAllSessions(svc)))
-	mux.Handle("DELETE /api/sessions/{id}", auth(handleRevokeSession(svc)))
+	mux.Handle("POST /api/tokens", handleLogin(log, svc))
+	mux.Handle("POST /api/tokens/refresh", handleRefresh(log, svc))
+	mux.Handle("POST /api/logout", session(handleLogout(log, svc)))
+	mux.Handle("GET /api/sessions", session(handleListSessions(log, svc)))
+	mux.Handle("DELETE /api/sessions", auth(handleRevokeAllSessions(log, svc)))
+	mux.Handle("DELETE /api/sessions/{id}", auth(handleRevokeSession(log, svc)))
 	mux.Handle("GET /api/users/me", auth(handleMe()))
-	mux.Handle("PUT /api/users/me/password", auth(handleChangePassword(svc)))
-	mux.Handle("DELETE /api/users/me", auth(handleDeleteMe(svc)))
-	mux.Handle("POST /api/introspect", handleIntrospect(svc, cfg.IntrospectClients))
+	mux.Handle("PUT /api/users/me/password", auth(handleChangePassword(log, svc)))
+	mux.Handle("DELETE /api/users/me", auth(handleDeleteMe(log, svc)))
+	mux.Handle("POST /api/introspect", handleIntrospect(log, svc, cfg.IntrospectClients))
 	mux.Handle("GET /.well-known/jwks.json", handleJWKS(deps.JWKS))
 
 	// Probes for load balancers.

@@ -41,9 +41,25 @@ type testEnv struct {
 
 type envOption func(*restauth.Config, *Config)
 
+// envExtras replaces collaborators that newEnv otherwise picks: nil fields
+// keep the defaults.
+type envExtras struct {
+	hasher restauth.PasswordHasher
+	logger *slog.Logger
+}
+
 // newEnv builds the whole stack on a real SQLite file in a temp dir.
 func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	t.Helper()
+	return newEnvWith(t, envExtras{}, opts...)
+}
+
+// newEnvWith is newEnv with some collaborators replaced.
+func newEnvWith(t testing.TB, x envExtras, opts ...envOption) *testEnv {
+	t.Helper()
+	if x.hasher == nil {
+		x.hasher = password.New(password.Options{Params: fastParams})
+	}
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
@@ -67,7 +83,8 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	}
 	svc := restauth.NewService(cfg, restauth.Deps{
 		Users: st, Sessions: st, Counters: st,
-		Hasher:   password.New(password.Options{Params: fastParams}),
+		Hasher:   x.hasher,
+		Logger:   x.logger,
 		Issuer:   token.NewSigner(ring),
 		Verifier: token.NewVerifier(ring, token.VerifierOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.Leeway}),
 		Refresh:  codec, Normalizer: testNorm{}, IsCommon: password.IsCommon,
@@ -77,7 +94,7 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 			return base64.RawURLEncoding.EncodeToString(b), err
 		},
 	})
-	h := NewServer(hcfg, Deps{Service: svc, JWKS: ring.JWKS, Ready: st.Ping})
+	h := NewServer(hcfg, Deps{Service: svc, Logger: x.logger, JWKS: ring.JWKS, Ready: st.Ping})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &testEnv{t: t, srv: srv, store: st, svc: svc, ring: ring}

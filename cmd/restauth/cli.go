@@ -82,7 +82,7 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 		if len(rest) != 1 {
 			return errors.New("usage: restauth user delete NAME|ID")
 		}
-		u, err := a.store.UserByUsername(ctx, a.svc.Normalizer.NFC(rest[0]))
+		u, err := a.svc.UserByName(ctx, rest[0])
 		if errors.Is(err, restauth.ErrNotFound) {
 			if id, perr := strconv.ParseInt(rest[0], 10, 64); perr == nil {
 				u, err = a.store.UserByID(ctx, id)
