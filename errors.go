@@ -22,6 +22,7 @@ const (
 	EInvalidToken     = "invalid_token"          // A bearer or Basic-username token was refused.
 	EInvalidGrant     = "invalid_grant"          // A refresh token was refused.
 	EForbidden        = "forbidden"              // Authenticated, but not allowed.
+	EWrongPassword    = "wrong_current_password" // The account's current password, asked again for a sensitive change, is wrong.
 	ENotFound         = "not_found"              // No such resource.
 	EMethodNotAllowed = "method_not_allowed"     // The route exists under other methods.
 	ETooManyRequests  = "too_many_requests"      // A rate limit or the login tarpit applies.
@@ -84,6 +85,10 @@ var (
 	// ErrUsernameTaken is returned by stores when the unique index on the
 	// folded username rejects an insert.
 	ErrUsernameTaken = &Error{Code: EUsernameTaken, Message: "username is already taken"}
+	// ErrInvalidData is returned by stores when the database refuses a
+	// value as malformed (invalid UTF-8, a NUL byte, a number out of a
+	// column's range): the request was bad, not the server.
+	ErrInvalidData = &Error{Code: EInvalid, Message: "the request holds a value that is not valid"}
 	// ErrStoreUnavailable wraps failures to reach the database.
 	ErrStoreUnavailable = &Error{Code: EUnavailable, Message: "the service is temporarily unavailable"}
 )

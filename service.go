@@ -101,6 +101,11 @@ func (s *Service) NormalizeUsername(name string) (string, error) {
 	return name, nil
 }
 
+// FoldUsername returns the key under which usernames are unique: the
+// lower-case form of the NFC name that NormalizeUsername returns. Stores
+// index it; this is the one place the rule is written.
+func FoldUsername(name string) string { return strings.ToLower(name) }
+
 // CheckPassword applies the password policy (NIST SP 800-63B): a length in
 // characters after NFKC normalisation between MinPasswordLen and
 // MaxPasswordLen, and not on the common-password list. There are no
@@ -191,7 +196,7 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, m
 	}
 	att := &attempt{s: s}
 	defer att.settle(context.WithoutCancel(ctx))
-	if err := att.reserveAccount(ctx, "acct:"+strings.ToLower(name)); err != nil {
+	if err := att.reserveAccount(ctx, "acct:"+FoldUsername(name)); err != nil {
 		return nil, err
 	}
 	if err := att.reserveIP(ctx, meta.IP); err != nil {

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,11 +9,9 @@ import (
 	"github.com/restauth/restauth"
 )
 
-// usernameKey folds a username for the unique index. The Service passes
-// NFC-normalised names, so lower-casing is all that remains to make "Alice"
-// and "alice" one account. It is done in Go, as in the SQLite store, so
-// that both stores fold alike whatever the database's collation.
-func usernameKey(username string) string { return strings.ToLower(username) }
+// usernameKey is the domain's folding rule, restauth.FoldUsername, applied in
+// Go so that every store folds alike whatever the database's collation.
+func usernameKey(username string) string { return restauth.FoldUsername(username) }
 
 const userCols = `id, username, password_hash, created_at`
 

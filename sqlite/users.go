@@ -3,17 +3,15 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"time"
 
 	"github.com/restauth/restauth"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// usernameKey folds a username for the unique index. The Service passes
-// NFC-normalised names, so lower-casing is all that remains to make "Alice"
-// and "alice" one account.
-func usernameKey(username string) string { return strings.ToLower(username) }
+// usernameKey is the domain's folding rule, restauth.FoldUsername, applied in
+// Go so that every store folds alike whatever the database's collation.
+func usernameKey(username string) string { return restauth.FoldUsername(username) }
 
 const userCols = `id, username, password_hash, created_at`
 
