@@ -656,10 +656,10 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	}
 	u, err := s.Authenticate(ctx, p.Username, current, meta)
 	if err != nil {
-		return err
+		return wrongPassword(err)
 	}
 	if u.ID != p.UserID {
-		return errBadCredentials
+		return errWrongPassword
 	}
 	h, err := s.deps.Hasher.Hash(ctx, next)
 	if err != nil {
@@ -679,12 +679,26 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 func (s *Service) DeleteAccount(ctx context.Context, p *Principal, password string, meta ClientMeta) error {
 	u, err := s.Authenticate(ctx, p.Username, password, meta)
 	if err != nil {
-		return err
+		return wrongPassword(err)
 	}
 	if u.ID != p.UserID {
-		return errBadCredentials
+		return errWrongPassword
 	}
 	return s.DeleteUser(ctx, u.ID)
+}
+
+// errWrongPassword refuses a sensitive change whose password check failed.
+// The caller is still signed in, so it is not the 401 that clients read as
+// "signed out".
+var errWrongPassword = &Error{Code: EWrongPassword, Message: "the current password is wrong"}
+
+// wrongPassword turns a refused password check of a signed-in caller into
+// errWrongPassword; throttling, overload and store errors pass unchanged.
+func wrongPassword(err error) error {
+	if ErrorCode(err) == EUnauthorized {
+		return errWrongPassword
+	}
+	return err
 }
 
 // DeleteUser deletes a user and revokes its sessions (the operator's

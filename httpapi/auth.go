@@ -53,11 +53,67 @@ func parseAuthorization(h string) (c credentials, ok bool) {
 	return c, false
 }
 
-// bearerAttempt reports whether the request offered a Bearer credential, so
-// that a refusal can carry the Bearer challenge too.
-func bearerAttempt(r *http.Request) bool {
-	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	return strings.EqualFold(scheme, "Bearer")
+// authHeader is the request's Authorization header, parsed once, on first
+// use, and kept in the request state: the authentication middleware, the
+// login and introspection handlers and the error writer all read it there.
+type authHeader struct {
+	parsed  bool
+	present bool // A non-empty header was sent.
+	// bearer is set when the header offered a Bearer token, well-formed or
+	// not, so that its refusal carries the Bearer challenge.
+	bearer bool
+	creds  credentials
+	err    error // Why the header offers nothing usable; nil otherwise.
+}
+
+var (
+	errNoCredentials = restauth.Errorf(restauth.EUnauthorized, "authentication required")
+	errNeedsSession  = restauth.Errorf(restauth.EInvalidToken, "this route needs an access token")
+	// errAmbiguousAuth refuses more than one Authorization header: picking
+	// one would let a proxy and the server disagree about who is calling.
+	errAmbiguousAuth = restauth.Errorf(restauth.EInvalid, "send one Authorization header, not several")
+	// errBadBearer refuses a Bearer token that cannot be one (too long,
+	// with spaces), in the same words as any other refused token.
+	errBadBearer = restauth.Errorf(restauth.EInvalidToken, "token is invalid or expired")
+)
+
+// authFrom returns the request's parsed Authorization header.
+func authFrom(r *http.Request) *authHeader {
+	st := stateFrom(r.Context())
+	if st == nil {
+		a := parseAuthHeader(r.Header)
+		return &a
+	}
+	if !st.auth.parsed {
+		st.auth = parseAuthHeader(r.Header)
+	}
+	return &st.auth
+}
+
+func parseAuthHeader(h http.Header) authHeader {
+	a := authHeader{parsed: true}
+	vals := h["Authorization"]
+	switch {
+	case len(vals) == 0 || len(vals) == 1 && vals[0] == "":
+		return a
+	case len(vals) > 1:
+		a.present, a.err = true, errAmbiguousAuth
+		return a
+	}
+	v := vals[0]
+	a.present = true
+	c, ok := parseAuthorization(v)
+	if ok {
+		a.creds, a.bearer = c, c.scheme == "bearer"
+		return a
+	}
+	a.err = errNoCredentials
+	scheme, rest, _ := strings.Cut(v, " ")
+	if strings.EqualFold(scheme, "Bearer") && strings.TrimLeft(rest, " ") != "" {
+		// A token was offered, and refused before it reached the verifier.
+		a.bearer, a.err = true, errBadBearer
+	}
+	return a
 }
 
 // looksLikeToken reports whether a Basic username has the shape of a
@@ -66,18 +122,17 @@ func looksLikeToken(s string) bool {
 	return len(s) > 32 && strings.Count(s, ".") == 2
 }
 
-var (
-	errNoCredentials = restauth.Errorf(restauth.EUnauthorized, "authentication required")
-	errNeedsSession  = restauth.Errorf(restauth.EInvalidToken, "this route needs an access token")
-)
-
 // authenticate resolves the request's credentials to a principal: Basic
 // username:password, Basic token:anything (REST-auth), or Bearer token.
 func authenticate(r *http.Request, svc *restauth.Service) (*restauth.Principal, error) {
-	c, ok := parseAuthorization(r.Header.Get("Authorization"))
-	if !ok {
+	a := authFrom(r)
+	if !a.present {
 		return nil, errNoCredentials
 	}
+	if a.err != nil {
+		return nil, a.err
+	}
+	c := a.creds
 	switch {
 	case c.scheme == "bearer":
 		return svc.AuthenticateToken(r.Context(), c.token)
@@ -94,6 +149,19 @@ func authenticate(r *http.Request, svc *restauth.Service) (*restauth.Principal, 
 		return nil, err
 	}
 	return &restauth.Principal{UserID: u.ID, Username: u.Username}, nil
+}
+
+// basicCredentials returns the Basic credentials of a request whose
+// Authorization header is present: any other scheme is refused.
+func basicCredentials(r *http.Request) (credentials, error) {
+	a := authFrom(r)
+	if a.err != nil {
+		return credentials{}, a.err
+	}
+	if a.creds.scheme != "basic" {
+		return credentials{}, errNoCredentials
+	}
+	return a.creds, nil
 }
 
 // requireAuth admits requests with any of the three credentials.
@@ -125,6 +193,21 @@ func requireSession(logger *slog.Logger, svc *restauth.Service) func(http.Handle
 			next.ServeHTTP(w, r)
 		}))
 	}
+}
+
+// fromScript reports whether a page's script sent the request (fetch or
+// XMLHttpRequest) rather than a person's navigation or a non-browser
+// client: a browser answers a Basic challenge to such a request with its
+// own login dialog, which the page can neither style nor avoid. The
+// browser itself sets Sec-Fetch-Mode (scripts cannot), libraries set
+// X-Requested-With, and cors sets Access-Control-Allow-Origin only for a
+// cross-origin script of an allowed origin.
+func fromScript(w http.ResponseWriter, r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Mode") {
+	case "cors", "same-origin":
+		return true
+	}
+	return r.Header.Get("X-Requested-With") != "" || w.Header().Get("Access-Control-Allow-Origin") != ""
 }
 
 // meta describes the request's origin for sessions and per-IP limits.

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -32,6 +34,7 @@ var statusByCode = map[string]int{
 	restauth.EInvalidToken:     http.StatusUnauthorized,
 	restauth.EInvalidGrant:     http.StatusBadRequest,
 	restauth.EForbidden:        http.StatusForbidden,
+	restauth.EWrongPassword:    http.StatusForbidden,
 	restauth.ENotFound:         http.StatusNotFound,
 	restauth.EMethodNotAllowed: http.StatusMethodNotAllowed,
 	restauth.ETooManyRequests:  http.StatusTooManyRequests,
@@ -73,11 +76,7 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	}
 	switch status {
 	case http.StatusUnauthorized:
-		h := w.Header()
-		h.Add("WWW-Authenticate", `Basic realm="Authentication Required"`)
-		if code == restauth.EInvalidToken && bearerAttempt(r) {
-			h.Add("WWW-Authenticate", `Bearer error="invalid_token"`)
-		}
+		challenge(w, r, code)
 	case http.StatusInternalServerError, http.StatusServiceUnavailable:
 		if logger != nil && code != restauth.EOverloaded {
 			logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
@@ -88,6 +87,25 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		msg = "an internal error occurred"
 	}
 	encode(w, status, errorBody{Error: code, Message: msg})
+}
+
+// challenge adds the WWW-Authenticate challenges to a 401. A refused Bearer
+// token gets the RFC 6750 challenge. The Basic challenge, which REST-auth
+// clients expect, is left out for a page's script, so that the browser
+// does not put up its own login dialog; such a 401 names the Bearer scheme
+// instead, as every 401 must name one (RFC 9110).
+func challenge(w http.ResponseWriter, r *http.Request, code string) {
+	h := w.Header()
+	script := fromScript(w, r)
+	if !script {
+		h.Add("WWW-Authenticate", `Basic realm="Authentication Required"`)
+	}
+	switch {
+	case code == restauth.EInvalidToken && authFrom(r).bearer:
+		h.Add("WWW-Authenticate", `Bearer error="invalid_token"`)
+	case script:
+		h.Add("WWW-Authenticate", `Bearer realm="Authentication Required"`)
+	}
 }
 
 var (
@@ -243,28 +261,94 @@ func truncateField(s string) string {
 	return s
 }
 
-// decodeCredentials reads a {"username", "password"} body; both must be
-// present.
-func decodeCredentials(w http.ResponseWriter, r *http.Request) (username, password string, err error) {
+// decode reads the request's JSON body into a T: a struct whose fields are
+// all strings, each named by a json tag, and "required" in the tag when the
+// field must be present and not empty. The body goes through readBody and
+// decodeStrings, so it is held to their strictness; a missing required
+// field is 400 invalid_request, checked here and nowhere else.
+func decode[T any](w http.ResponseWriter, r *http.Request) (T, error) {
 	body, err := readBody(w, r)
 	if err != nil {
-		return "", "", err
+		var zero T
+		return zero, err
 	}
-	return parseCredentials(body)
+	return decodeBody[T](body)
 }
 
-func parseCredentials(body []byte) (username, password string, err error) {
-	m, err := decodeStrings(body, "username", "password")
+// decodeBody is decode for a body already read.
+func decodeBody[T any](body []byte) (T, error) {
+	var v T
+	rv := reflect.ValueOf(&v).Elem()
+	spec := specOf(rv.Type())
+	m, err := decodeStrings(body, spec.names...)
 	if err != nil {
-		return "", "", err
+		return v, err
 	}
-	u, okU := m["username"]
-	p, okP := m["password"]
-	if !okU || u == "" {
-		return "", "", restauth.Errorf(restauth.EInvalid, "username is required")
+	for _, f := range spec.fields {
+		s := m[f.name]
+		if f.required && s == "" {
+			return v, restauth.Errorf(restauth.EInvalid, "%s is required", f.name)
+		}
+		rv.Field(f.index).SetString(s)
 	}
-	if !okP || p == "" {
-		return "", "", restauth.Errorf(restauth.EInvalid, "password is required")
-	}
-	return u, p, nil
+	return v, nil
 }
+
+// bodySpec describes a request body type for decode.
+type bodySpec struct {
+	names  []string
+	fields []bodyField
+}
+
+type bodyField struct {
+	name     string
+	index    int
+	required bool
+}
+
+var bodySpecs sync.Map // reflect.Type → *bodySpec
+
+// specOf reads a request body type's fields once. A field that is not a
+// named string is a programming error, found by the first test to send
+// that body.
+func specOf(t reflect.Type) *bodySpec {
+	if s, ok := bodySpecs.Load(t); ok {
+		return s.(*bodySpec)
+	}
+	s := &bodySpec{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || f.Type.Kind() != reflect.String {
+			panic("httpapi: request body field " + t.Name() + "." + f.Name + " must be a string with a json name")
+		}
+		s.names = append(s.names, name)
+		s.fields = append(s.fields, bodyField{name: name, index: i, required: opts == "required"})
+	}
+	bodySpecs.Store(t, s)
+	return s
+}
+
+// The request bodies.
+type (
+	credentialsRequest struct {
+		Username string `json:"username,required"`
+		Password string `json:"password,required"`
+	}
+	refreshRequest struct {
+		RefreshToken string `json:"refresh_token,required"`
+	}
+	changePasswordRequest struct {
+		CurrentPassword string `json:"current_password,required"`
+		NewPassword     string `json:"new_password,required"`
+	}
+	deleteAccountRequest struct {
+		Password string `json:"password,required"`
+	}
+	// introspectRequest leaves the token optional: RFC 7662 answers a missing
+	// or unknown token alike, {"active": false}.
+	introspectRequest struct {
+		Token         string `json:"token"`
+		TokenTypeHint string `json:"token_type_hint"`
+	}
+)

@@ -23,12 +23,12 @@ type userResponse struct {
 // handleRegister serves POST /api/users (REST-auth registration).
 func handleRegister(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		username, password, err := decodeCredentials(w, r)
+		req, err := decode[credentialsRequest](w, r)
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
 		}
-		u, err := svc.Register(r.Context(), username, password, meta(r))
+		u, err := svc.Register(r.Context(), req.Username, req.Password, meta(r))
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
@@ -98,7 +98,7 @@ func handleUnrouted(mux *http.ServeMux) http.Handler {
 			writeError(w, r, nil, restauth.Errorf(restauth.EMethodNotAllowed, "method %s is not allowed here", r.Method))
 			return
 		}
-		writeError(w, r, nil, restauth.Errorf(restauth.ENotFound, "no such resource"))
+		writeError(w, r, nil, restauth.ErrNotFound)
 	})
 }
 
@@ -141,22 +141,22 @@ func writePair(w http.ResponseWriter, pair *restauth.TokenPair) {
 // {"username", "password"} body.
 func handleLogin(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var username, password string
-		if r.Header.Get("Authorization") != "" {
-			c, ok := parseAuthorization(r.Header.Get("Authorization"))
-			if !ok || c.scheme != "basic" {
-				writeError(w, r, logger, errNoCredentials)
+		var req credentialsRequest
+		if authFrom(r).present {
+			c, err := basicCredentials(r)
+			if err != nil {
+				writeError(w, r, logger, err)
 				return
 			}
-			username, password = c.username, c.password
+			req = credentialsRequest{Username: c.username, Password: c.password}
 		} else {
 			var err error
-			if username, password, err = decodeCredentials(w, r); err != nil {
+			if req, err = decode[credentialsRequest](w, r); err != nil {
 				writeError(w, r, logger, err)
 				return
 			}
 		}
-		u, pair, err := svc.Login(r.Context(), username, password, meta(r))
+		u, pair, err := svc.Login(r.Context(), req.Username, req.Password, meta(r))
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
@@ -169,21 +169,12 @@ func handleLogin(logger *slog.Logger, svc *restauth.Service) http.Handler {
 // handleRefresh serves POST /api/tokens/refresh with {"refresh_token"}.
 func handleRefresh(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(w, r)
+		req, err := decode[refreshRequest](w, r)
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
 		}
-		m, err := decodeStrings(body, "refresh_token")
-		if err != nil {
-			writeError(w, r, logger, err)
-			return
-		}
-		if m["refresh_token"] == "" {
-			writeError(w, r, logger, restauth.Errorf(restauth.EInvalid, "refresh_token is required"))
-			return
-		}
-		pair, err := svc.RefreshTokens(r.Context(), m["refresh_token"], meta(r))
+		pair, err := svc.RefreshTokens(r.Context(), req.RefreshToken, meta(r))
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
@@ -260,22 +251,13 @@ func handleRevokeAllSessions(logger *slog.Logger, svc *restauth.Service) http.Ha
 // {"current_password", "new_password"}.
 func handleChangePassword(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(w, r)
+		req, err := decode[changePasswordRequest](w, r)
 		if err != nil {
 			writeError(w, r, logger, err)
-			return
-		}
-		m, err := decodeStrings(body, "current_password", "new_password")
-		if err != nil {
-			writeError(w, r, logger, err)
-			return
-		}
-		if m["current_password"] == "" || m["new_password"] == "" {
-			writeError(w, r, logger, restauth.Errorf(restauth.EInvalid, "current_password and new_password are required"))
 			return
 		}
 		p := principalFrom(r.Context())
-		if err := svc.ChangePassword(r.Context(), p, m["current_password"], m["new_password"], meta(r)); err != nil {
+		if err := svc.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword, meta(r)); err != nil {
 			writeError(w, r, logger, err)
 			return
 		}
@@ -286,21 +268,12 @@ func handleChangePassword(logger *slog.Logger, svc *restauth.Service) http.Handl
 // handleDeleteMe serves DELETE /api/users/me with {"password"}.
 func handleDeleteMe(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(w, r)
+		req, err := decode[deleteAccountRequest](w, r)
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
 		}
-		m, err := decodeStrings(body, "password")
-		if err != nil {
-			writeError(w, r, logger, err)
-			return
-		}
-		if m["password"] == "" {
-			writeError(w, r, logger, restauth.Errorf(restauth.EInvalid, "password is required"))
-			return
-		}
-		if err := svc.DeleteAccount(r.Context(), principalFrom(r.Context()), m["password"], meta(r)); err != nil {
+		if err := svc.DeleteAccount(r.Context(), principalFrom(r.Context()), req.Password, meta(r)); err != nil {
 			writeError(w, r, logger, err)
 			return
 		}
@@ -309,12 +282,16 @@ func handleDeleteMe(logger *slog.Logger, svc *restauth.Service) http.Handler {
 }
 
 // handleIntrospect serves POST /api/introspect (RFC 7662) for configured
-// client credentials only. The token comes as a form field or JSON.
+// client credentials only; without any, the route does not exist. The
+// token comes as a form field or JSON.
 func handleIntrospect(logger *slog.Logger, svc *restauth.Service, clients map[string]string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := parseAuthorization(r.Header.Get("Authorization"))
-		if len(clients) == 0 || !ok || c.scheme != "basic" || !clientOK(clients, formUnescape(c.username), formUnescape(c.password)) {
-			writeError(w, r, logger, errNoCredentials)
+		c, err := basicCredentials(r)
+		if err == nil && !clientOK(clients, formUnescape(c.username), formUnescape(c.password)) {
+			err = errNoCredentials
+		}
+		if err != nil {
+			writeError(w, r, logger, err)
 			return
 		}
 		token, err := introspectToken(w, r)
@@ -362,12 +339,8 @@ func introspectToken(w http.ResponseWriter, r *http.Request) (string, error) {
 		}
 		return r.PostForm.Get("token"), nil
 	}
-	body, err := readBody(w, r)
-	if err != nil {
-		return "", err
-	}
-	m, err := decodeStrings(body, "token", "token_type_hint")
-	return m["token"], err
+	req, err := decode[introspectRequest](w, r)
+	return req.Token, err
 }
 
 // clientOK compares client credentials in constant time, touching every

@@ -163,7 +163,7 @@ func TestSessionsAndAccount(t *testing.T) {
 
 	// A password change ends every other session, keeps this one.
 	wantStatus(t, e.do("PUT", "/api/users/me/password", `{"current_password":"wrong horse battery","new_password":"a new passphrase here"}`,
-		"Authorization", "Bearer "+a1), 401, "invalid_credentials")
+		"Authorization", "Bearer "+a1), 403, "wrong_current_password")
 	wantStatus(t, e.do("PUT", "/api/users/me/password", `{"current_password":"correct horse battery","new_password":"password"}`,
 		"Authorization", "Bearer "+a1), 400, "password_too_common")
 	wantStatus(t, e.do("PUT", "/api/users/me/password", `{"current_password":"correct horse battery","new_password":"a new passphrase here"}`,
@@ -181,7 +181,7 @@ func TestSessionsAndAccount(t *testing.T) {
 
 	// Account deletion needs the password and ends every session.
 	a5, _ := e.login("alice", "a new passphrase here")
-	wantStatus(t, e.do("DELETE", "/api/users/me", `{"password":"nope nope nope"}`, "Authorization", "Bearer "+a5), 401, "invalid_credentials")
+	wantStatus(t, e.do("DELETE", "/api/users/me", `{"password":"nope nope nope"}`, "Authorization", "Bearer "+a5), 403, "wrong_current_password")
 	wantStatus(t, e.do("DELETE", "/api/users/me", `{"password":"a new passphrase here"}`, "Authorization", "Bearer "+a5), 204, "")
 	wantStatus(t, e.do("GET", "/api/resource", "", "Authorization", "Bearer "+a5), 401, "invalid_token")
 	wantStatus(t, e.do("GET", "/api/users/1", ""), 404, "not_found")

@@ -114,7 +114,9 @@ func securityHeaders(tls bool) func(http.Handler) http.Handler {
 
 // cors allows exactly the configured origins. It never reflects an origin
 // that is not on the list, so credentials cannot be read cross-site by an
-// arbitrary page.
+// arbitrary page. An allowed page may read the headers its client needs:
+// Retry-After on 429 and 503, Location on 201, and the challenges of a 401
+// (which, for such a page, name no Basic scheme: see challenge).
 func cors(origins []string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		if len(origins) == 0 {
@@ -132,11 +134,12 @@ func cors(origins []string) func(http.Handler) http.Handler {
 			h.Set("Access-Control-Allow-Credentials", "true")
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
-				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Requested-With")
 				h.Set("Access-Control-Max-Age", "600")
 				w.WriteHeader(http.StatusNoContent)
 				return
 			}
+			h.Set("Access-Control-Expose-Headers", "Retry-After, Location, WWW-Authenticate")
 			next.ServeHTTP(w, r)
 		})
 	}

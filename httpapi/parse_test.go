@@ -99,10 +99,11 @@ func FuzzRegistrationDecoder(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		u, p, err := parseCredentials(body)
+		c, err := decodeBody[credentialsRequest](body)
 		if err != nil {
 			return
 		}
+		u, p := c.Username, c.Password
 		if u == "" || p == "" {
 			t.Fatalf("accepted empty credentials from %q", body)
 		}

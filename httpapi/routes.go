@@ -26,7 +26,9 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps) {
 	mux.Handle("GET /api/users/me", auth(handleMe()))
 	mux.Handle("PUT /api/users/me/password", auth(handleChangePassword(log, svc)))
 	mux.Handle("DELETE /api/users/me", auth(handleDeleteMe(log, svc)))
-	mux.Handle("POST /api/introspect", handleIntrospect(log, svc, cfg.IntrospectClients))
+	if len(cfg.IntrospectClients) > 0 {
+		mux.Handle("POST /api/introspect", handleIntrospect(log, svc, cfg.IntrospectClients))
+	}
 	mux.Handle("GET /.well-known/jwks.json", handleJWKS(deps.JWKS))
 
 	// Probes for load balancers.
@@ -35,5 +37,4 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps) {
 
 	// Everything else: 404, or 405 with Allow, in JSON.
 	mux.Handle("/", handleUnrouted(mux))
-
 }

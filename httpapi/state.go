@@ -18,6 +18,7 @@ type requestState struct {
 
 	principal *restauth.Principal // Set by requireAuth.
 	userID    int64               // For the request log.
+	auth      authHeader          // Parsed on first use (auth.go).
 
 	// The client address and a trusted proxy's report, resolved on first
 	// use: token-authenticated requests never need them.
