@@ -343,11 +343,12 @@ func TestBrowserChallenges(t *testing.T) {
 // field, and the decoder's strictness holds on every route, not only on
 // registration.
 func TestRequestBodies(t *testing.T) {
-	e := newEnv(t, noThrottle)
+	e := newEnv(t, noThrottle, withIntrospection)
 	const pw = "correct horse battery"
 	e.register("alice", pw)
 	access, refresh := e.login("alice", pw)
 	bearer := []string{"Authorization", "Bearer " + access}
+	client := []string{"Authorization", basic("gw", "s3cret-s3cret-s3cret")}
 	routes := []struct {
 		name, method, path string
 		header             []string
@@ -371,6 +372,8 @@ func TestRequestBodies(t *testing.T) {
 		{"delete account", "DELETE", "/api/users/me", bearer,
 			map[string]string{`{}`: "password", `{"password":""}`: "password"},
 			[]string{`{"password":"` + pw + `","password":"` + pw + `"}`, `{"password":{}}`, "{\"password\":\"\xff\"}"}},
+		{"introspect", "POST", "/api/introspect", client, nil,
+			[]string{`{"token":1}`, `{"token":"` + access + `","client_id":"gw"}`, `{"Token":"` + access + `"}`}},
 	}
 	for _, rt := range routes {
 		t.Run(rt.name, func(t *testing.T) {
@@ -385,6 +388,14 @@ func TestRequestBodies(t *testing.T) {
 				wantStatus(t, e.do(rt.method, rt.path, body, rt.header...), 400, "invalid_json")
 			}
 		})
+	}
+	// A JSON introspection body is read by the same decoder; the token is
+	// optional there, as RFC 7662 answers a missing token as inactive.
+	if r := e.do("POST", "/api/introspect", `{"token":"`+access+`","token_type_hint":"access_token"}`, client...); r.status != 200 || r.json["active"] != true {
+		t.Errorf("introspect json: %d %s, want 200 active", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/introspect", `{}`, client...); r.status != 200 || r.json["active"] != false {
+		t.Errorf("introspect without a token: %d %s, want 200 inactive", r.status, r.body)
 	}
 	// Nothing above changed anything: the session and the account are as
 	// they were.

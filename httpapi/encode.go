@@ -325,8 +325,8 @@ func specOf(t reflect.Type) *bodySpec {
 		s.names = append(s.names, name)
 		s.fields = append(s.fields, bodyField{name: name, index: i, required: opts == "required"})
 	}
-	bodySpecs.Store(t, s)
-	return s
+	got, _ := bodySpecs.LoadOrStore(t, s)
+	return got.(*bodySpec)
 }
 
 // The request bodies.
