@@ -1,12 +1,17 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/password"
 )
 
 // doHeader is e.do with header lines added as given, so that a test can
@@ -200,6 +205,40 @@ func TestWrongCurrentPassword(t *testing.T) {
 				t.Errorf("users = %d, want 1", n)
 			}
 		})
+	}
+}
+
+// busyHasher is a hasher whose admission gate can be made full at will.
+type busyHasher struct {
+	restauth.PasswordHasher
+	full atomic.Bool
+}
+
+func (h *busyHasher) Verify(ctx context.Context, pw, hash string) (bool, bool, error) {
+	if h.full.Load() {
+		return false, false, &password.BusyError{}
+	}
+	return h.PasswordHasher.Verify(ctx, pw, hash)
+}
+
+// TestWrongCurrentPasswordOverloaded checks that a password check that
+// could not be run is still 503 overloaded, not a wrong password.
+func TestWrongCurrentPasswordOverloaded(t *testing.T) {
+	const pw = "correct horse battery"
+	h := &busyHasher{PasswordHasher: password.New(password.Options{Params: fastParams})}
+	e := newEnvWith(t, envExtras{hasher: h})
+	e.register("alice", pw)
+	access, _ := e.login("alice", pw)
+	h.full.Store(true)
+	for _, tt := range []struct{ method, path, body string }{
+		{"PUT", "/api/users/me/password", `{"current_password":"wrong horse battery","new_password":"a new passphrase here"}`},
+		{"DELETE", "/api/users/me", `{"password":"wrong horse battery"}`},
+	} {
+		r := e.do(tt.method, tt.path, tt.body, "Authorization", "Bearer "+access)
+		wantStatus(t, r, 503, "overloaded")
+		if r.header.Get("Retry-After") == "" {
+			t.Errorf("%s %s: 503 without Retry-After", tt.method, tt.path)
+		}
 	}
 }
 
