@@ -137,11 +137,13 @@ func inTx(ctx context.Context, c *pgx.Conn, fn func(tx pgx.Tx) error) error {
 }
 
 // storeErr translates a database error for the domain: no rows becomes
-// restauth.ErrNotFound, a database that cannot be reached (or is shutting
-// down, or has no room) becomes an error wrapping
-// restauth.ErrStoreUnavailable and the cause, domain errors pass unchanged,
-// and anything else becomes a plain error, which clients only ever see as a
-// generic message. op names the operation, never the SQL.
+// restauth.ErrNotFound, a value the database refuses as malformed becomes an
+// error wrapping restauth.ErrInvalidData, a database that cannot be reached
+// (or is shutting down, or has no room) an error wrapping
+// restauth.ErrStoreUnavailable, domain errors pass unchanged, and anything
+// else becomes a plain error, which clients only ever see as a generic
+// message. The wrapped errors keep the cause for the logs. op names the
+// operation, never the SQL.
 func storeErr(op string, err error) error {
 	if err == nil {
 		return nil
@@ -153,10 +155,34 @@ func storeErr(op string, err error) error {
 	if errors.As(err, &re) {
 		return err
 	}
+	if invalidData(err) {
+		return fmt.Errorf("postgres: %s: %w: %w", op, restauth.ErrInvalidData, err)
+	}
 	if unavailable(err) {
 		return fmt.Errorf("postgres: %s: %w: %w", op, restauth.ErrStoreUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// lookupErr is storeErr for a lookup by an identifier the caller was given:
+// a value the database refuses as malformed cannot name any row, so it is
+// restauth.ErrNotFound, the answer an unknown identifier gets.
+func lookupErr(op string, err error) error {
+	if invalidData(err) {
+		return restauth.ErrNotFound
+	}
+	return storeErr(op, err)
+}
+
+// invalidData reports whether err is PostgreSQL refusing a value the request
+// carried: a data exception (SQLSTATE class 22: a string that is not valid
+// UTF-8 or holds a NUL byte, a number or time out of its column's range,
+// text that does not parse as the column's type) or a value over a size
+// limit (54000, such as a key too long for its index).
+func invalidData(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) &&
+		(strings.HasPrefix(pgErr.Code, "22") || pgErr.Code == codeProgramLimitExceeded)
 }
 
 // unavailable reports whether err means the database could not serve the
@@ -196,6 +222,9 @@ func isCode(err error, code string) bool {
 const (
 	codeUniqueViolation     = "23505"
 	codeForeignKeyViolation = "23503"
+	// codeProgramLimitExceeded is what an index answers to a key over its
+	// size limit (about 2.7 kB for a B-tree).
+	codeProgramLimitExceeded = "54000"
 )
 
 // Times go to PostgreSQL as timestamptz, which keeps microseconds: pgx

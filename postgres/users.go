@@ -61,14 +61,14 @@ func (db *DB) UserByID(ctx context.Context, id int64) (*restauth.User, error) {
 }
 
 // UserByUsername returns the user whose name folds to the same key as
-// username, or restauth.ErrNotFound.
+// username, or restauth.ErrNotFound (also for a name no row can hold).
 func (db *DB) UserByUsername(ctx context.Context, username string) (*restauth.User, error) {
 	var u *restauth.User
 	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) (err error) {
 		u, err = scanUser(c.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE username_key = $1`, usernameKey(username)))
 		return err
 	})
-	return u, storeErr("get user", err)
+	return u, lookupErr("get user", err)
 }
 
 // ListUsers returns every user in id order.

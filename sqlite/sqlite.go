@@ -78,10 +78,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		f.Close()
 	}
 
-	write, err := sql.Open("sqlite", src.dsn(false))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: open: %w", err)
-	}
+	write := sql.OpenDB(connector{src.dsn(false)})
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
@@ -93,11 +90,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, storeErr("open", err)
 	}
 	if !src.memory {
-		read, err := sql.Open("sqlite", src.dsn(true))
-		if err != nil {
-			write.Close()
-			return nil, fmt.Errorf("sqlite: open: %w", err)
-		}
+		read := sql.OpenDB(connector{src.dsn(true)})
 		n := max(4, runtime.GOMAXPROCS(0))
 		read.SetMaxOpenConns(n)
 		read.SetMaxIdleConns(n)
@@ -261,10 +254,12 @@ func sqliteCode(err error) int {
 }
 
 // storeErr translates a database error for the domain: no rows becomes
-// restauth.ErrNotFound, a database that cannot be reached or written becomes
-// restauth.ErrStoreUnavailable (still wrapping the cause for the logs), and
-// anything else a plain error, which clients only ever see as a generic
-// message. op names the operation, never the SQL.
+// restauth.ErrNotFound, a value the store refuses as malformed becomes an
+// error wrapping restauth.ErrInvalidData, a database that cannot be reached
+// or written an error wrapping restauth.ErrStoreUnavailable (both still
+// wrapping the cause for the logs), and anything else a plain error, which
+// clients only ever see as a generic message. op names the operation, never
+// the SQL.
 func storeErr(op string, err error) error {
 	if err == nil {
 		return nil
@@ -276,6 +271,9 @@ func storeErr(op string, err error) error {
 	if errors.As(err, &re) {
 		return err
 	}
+	if invalidData(err) {
+		return fmt.Errorf("sqlite: %s: %w: %w", op, restauth.ErrInvalidData, err)
+	}
 	switch sqliteCode(err) & 0xff {
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN,
 		sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY,
@@ -286,4 +284,23 @@ func storeErr(op string, err error) error {
 		return fmt.Errorf("sqlite: %s: %w: %w", op, restauth.ErrStoreUnavailable, err)
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// lookupErr is storeErr for a lookup by an identifier the caller was given:
+// a value the store refuses as malformed cannot name any row, so it is
+// restauth.ErrNotFound, the answer an unknown identifier gets.
+func lookupErr(op string, err error) error {
+	if invalidData(err) {
+		return restauth.ErrNotFound
+	}
+	return storeErr(op, err)
+}
+
+// invalidData reports whether err refuses a value the request carried: text
+// that is not valid UTF-8 or holds a NUL byte (refused before SQLite sees
+// it, as PostgreSQL refuses it), or a string or blob over SQLite's size
+// limit. Integers cannot be out of range: ids are int64, which an INTEGER
+// column holds whole.
+func invalidData(err error) bool {
+	return errors.Is(err, errInvalidText) || sqliteCode(err)&0xff == sqlite3.SQLITE_TOOBIG
 }
