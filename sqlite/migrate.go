@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/restauth/restauth/migration"
@@ -36,7 +39,19 @@ func (db *DB) Migrate(ctx context.Context) error {
 		version    INTEGER PRIMARY KEY,
 		applied_at INTEGER NOT NULL
 	) STRICT`
-	if _, err := db.write.ExecContext(ctx, create); err != nil {
+	// The check and the creation share one write transaction, so that no
+	// other process adds tables in between.
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := refuseForeign(ctx, tx, db.name); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, create)
+		return err
+	})
+	if errors.Is(err, errForeign) {
+		return err
+	}
+	if err != nil {
 		return storeErr("migrate", err)
 	}
 	for _, m := range ms {
@@ -101,4 +116,53 @@ func (db *DB) MigrationsCurrent(ctx context.Context) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// errForeign marks a database that holds tables restauth did not create.
+var errForeign = errors.New("not restauth's")
+
+// refuseForeign returns an error when the database is neither empty nor
+// restauth's, so that restauth never writes into another program's
+// database. A database is restauth's when it has a schema_migrations table
+// of restauth's shape (version, applied_at): other tools name theirs alike
+// with other columns.
+// name is the database as the operator named it, for the message.
+func refuseForeign(ctx context.Context, q querier, name string) error {
+	rows, err := q.QueryContext(ctx,
+		`SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		names = append(names, name)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	if slices.Contains(names, "schema_migrations") {
+		cols, err := queryIDs(ctx, q, `SELECT name FROM pragma_table_info('schema_migrations') ORDER BY cid`)
+		if err != nil {
+			return err
+		}
+		if slices.Equal(cols, []string{"version", "applied_at"}) {
+			return nil
+		}
+	}
+	const most = 5
+	list := strings.Join(names[:min(len(names), most)], ", ")
+	if len(names) > most {
+		list += fmt.Sprintf(" and %d more", len(names)-most)
+	}
+	return fmt.Errorf("sqlite: database %s is %w: it holds tables restauth did not create (%s), "+
+		"and was left unchanged; give restauth a new file, or one that restauth created", name, errForeign, list)
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +58,7 @@ var reservedParams = map[string]bool{
 type DB struct {
 	write *sql.DB
 	read  *sql.DB
+	name  string // The database for operators' messages: a quoted absolute path, or ":memory:".
 }
 
 // Open opens (creating if needed) the database named by dsn and applies any
@@ -69,7 +72,19 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	name := ":memory:"
 	if src.path != "" {
+		name = strconv.Quote(src.path)
+		if abs, err := filepath.Abs(src.path); err == nil {
+			name = strconv.Quote(abs)
+		}
+		if fi, err := os.Stat(src.path); err == nil && fi.Size() > 0 {
+			// The writer's first connection switches the file to WAL,
+			// which is a write: look at another program's file first.
+			if err := inspect(ctx, src, name); err != nil {
+				return nil, err
+			}
+		}
 		// SQLite creates its -wal and -shm files with the main file's mode.
 		f, err := os.OpenFile(src.path, os.O_RDONLY|os.O_CREATE, 0o600)
 		if err != nil {
@@ -83,7 +98,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	db := &DB{write: write, read: write}
+	db := &DB{write: write, read: write, name: name}
 	// The writer connects first so that it alone switches a new file to WAL.
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
@@ -105,6 +120,24 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// inspect refuses an existing database that is not restauth's, through a
+// query-only connection that sets no pragma, so that nothing is written to
+// it.
+func inspect(ctx context.Context, src source, name string) error {
+	q := url.Values{}
+	for k, v := range src.query {
+		q[k] = append([]string(nil), v...)
+	}
+	q["_pragma"] = append(q["_pragma"], "busy_timeout(5000)", "query_only(1)")
+	c := sql.OpenDB(connector{src.base + "?" + q.Encode()})
+	defer c.Close()
+	err := refuseForeign(ctx, c, name)
+	if err != nil && !errors.Is(err, errForeign) {
+		return storeErr("open", err)
+	}
+	return err
 }
 
 // Close closes both connection pools.
