@@ -5,6 +5,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -75,6 +77,12 @@ func (db *DB) migrate(ctx context.Context) (string, error) {
 		version    bigint      PRIMARY KEY,
 		applied_at timestamptz NOT NULL
 	)`
+	if err := refuseForeign(ctx, c, *schema); err != nil {
+		if errors.Is(err, errForeign) {
+			return "", err
+		}
+		return "", storeErr("migrate", err)
+	}
 	if _, err := c.Exec(ctx, create); err != nil {
 		return "", storeErr("migrate", err)
 	}
@@ -150,4 +158,47 @@ func (db *DB) MigrationsCurrent(ctx context.Context) (bool, error) {
 		return false, storeErr("check migrations", err)
 	}
 	return current, nil
+}
+
+// errForeign marks a schema that holds tables restauth did not create.
+var errForeign = errors.New("not restauth's")
+
+// refuseForeign returns an error when schema is neither empty nor
+// restauth's, so that restauth never writes into another program's tables.
+// A schema is restauth's when it has a schema_migrations table of
+// restauth's shape (version, applied_at): other tools name theirs alike
+// with other columns.
+func refuseForeign(ctx context.Context, c *pgx.Conn, schema string) error {
+	rows, err := c.Query(ctx, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname`, schema)
+	if err != nil {
+		return err
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(names) == 0 {
+		return err
+	}
+	if slices.Contains(names, "schema_migrations") {
+		rows, err := c.Query(ctx, `SELECT a.attname FROM pg_attribute a
+			WHERE a.attrelid = format('%I.schema_migrations', $1::text)::regclass AND a.attnum > 0 AND NOT a.attisdropped
+			ORDER BY a.attnum`, schema)
+		if err != nil {
+			return err
+		}
+		cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		if slices.Equal(cols, []string{"version", "applied_at"}) {
+			return nil
+		}
+	}
+	const most = 5
+	list := strings.Join(names[:min(len(names), most)], ", ")
+	if len(names) > most {
+		list += fmt.Sprintf(" and %d more", len(names)-most)
+	}
+	return fmt.Errorf("postgres: schema %q is %w: it holds tables restauth did not create (%s), "+
+		"and was left unchanged; give restauth a new database, or a schema of its own "+
+		"(CREATE SCHEMA restauth, then search_path=restauth in the URL)", schema, errForeign, list)
 }

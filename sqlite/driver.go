@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -84,4 +85,35 @@ func (checkedConn) CheckNamedValue(nv *driver.NamedValue) error {
 // validText reports whether s is text both stores can hold.
 func validText(s string) bool {
 	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// checkWritable returns an error when SQLite opened the database of the
+// pool db read-only.
+func checkWritable(ctx context.Context, db *sql.DB, name string) error {
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return storeErr("open", err)
+	}
+	defer c.Close()
+	var readOnly bool
+	err = c.Raw(func(dc any) error {
+		cc, ok := dc.(checkedConn)
+		if !ok {
+			return nil
+		}
+		ro, ok := cc.sqliteConn.(interface{ IsReadOnly(string) (bool, error) })
+		if !ok {
+			return nil
+		}
+		var err error
+		readOnly, err = ro.IsReadOnly("main")
+		return err
+	})
+	if err != nil {
+		return storeErr("open", err)
+	}
+	if readOnly {
+		return fmt.Errorf("sqlite: database %s was opened read-only, and restauth must write to it", name)
+	}
+	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -67,17 +66,28 @@ type DB struct {
 // the driver, except those that would change the pragmas and transaction mode
 // the store depends on, which are refused. A new database file is created
 // readable by its owner only, since it holds password hashes and signing keys.
+//
+// Open refuses, before writing anything, an existing database that is
+// neither empty nor restauth's. When the file system explains a failure (a
+// missing or read-only folder, a read-only file, a file that is not a
+// database), the error says so and what to do, for the operator to read.
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	src, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
 	}
+	db, err := open(ctx, src)
+	if err != nil {
+		return nil, explainOpen(src.path, err)
+	}
+	return db, nil
+}
+
+// open is Open once the DSN is parsed; Open explains its failures.
+func open(ctx context.Context, src source) (*DB, error) {
 	name := ":memory:"
 	if src.path != "" {
-		name = strconv.Quote(src.path)
-		if abs, err := filepath.Abs(src.path); err == nil {
-			name = strconv.Quote(abs)
-		}
+		name = strconv.Quote(absolute(src.path))
 		if fi, err := os.Stat(src.path); err == nil && fi.Size() > 0 {
 			// The writer's first connection switches the file to WAL,
 			// which is a write: look at another program's file first.
@@ -103,6 +113,12 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
 		return nil, storeErr("open", err)
+	}
+	// SQLite opens a file it may not write read-only without a word, and
+	// every write would then fail: refuse now, with a reason.
+	if err := checkWritable(ctx, write, name); err != nil {
+		write.Close()
+		return nil, err
 	}
 	if !src.memory {
 		read := sql.OpenDB(connector{src.dsn(true)})
