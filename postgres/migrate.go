@@ -51,7 +51,7 @@ func (db *DB) migrate(ctx context.Context) (string, error) {
 	}
 	c, err := pgx.ConnectConfig(ctx, db.cfg)
 	if err != nil {
-		return "", storeErr("migrate", fmt.Errorf("%w: %w", errConnLost, err))
+		return "", explainConnect(db.cfg, err)
 	}
 	defer closeConn(c)
 
@@ -60,7 +60,12 @@ func (db *DB) migrate(ctx context.Context) (string, error) {
 		return "", storeErr("migrate", err)
 	}
 	if schema == nil {
-		return "", errors.New("postgres: no schema of the search_path exists; create it first")
+		var path string
+		if err := c.QueryRow(ctx, `SHOW search_path`).Scan(&path); err != nil {
+			return "", storeErr("migrate", err)
+		}
+		return "", fmt.Errorf("postgres: no schema of the search_path (%s) exists in database %q: create it first (CREATE SCHEMA name), or correct search_path in the URL",
+			path, db.cfg.Database)
 	}
 	if _, err := c.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
 		return "", storeErr("migrate: take the migration lock", err)

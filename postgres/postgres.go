@@ -51,6 +51,13 @@ type DB struct {
 // holds the tables (it must exist). The pool is pgxpool: its pool_* URL
 // settings apply, and pool_max_conns defaults to max(4, GOMAXPROCS). A
 // connect_timeout of 5s applies unless the URL sets one.
+//
+// Open refuses, before creating anything, a schema that is neither empty nor
+// restauth's. A failure an operator must act on (a missing database or
+// role, a refused password, nothing listening at the address) is an error
+// whose text says so and what to do; it never holds the password. Those
+// that may pass by themselves (nothing listening, no answer) also wrap
+// restauth.ErrStoreUnavailable.
 func Open(ctx context.Context, url string) (*DB, error) {
 	pcfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
