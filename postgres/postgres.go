@@ -69,6 +69,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if pcfg.ConnConfig.ConnectTimeout == 0 {
 		pcfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
+	return openConfig(ctx, pcfg)
+}
+
+// openConfig is Open once the configuration is complete.
+func openConfig(ctx context.Context, pcfg *pgxpool.Config) (*DB, error) {
 	// A connection idle for a second may have been dropped by the server or
 	// a proxy; pgxpool pings such a connection before handing it out.
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
@@ -104,10 +109,17 @@ func (db *DB) Ping(ctx context.Context) error {
 // not be had: whatever the cause reads like, the database was unreachable.
 var errConnLost = errors.New("connection lost")
 
-// run calls fn with a pooled connection, under opTimeout. A call that failed
-// because its connection had died before anything was sent (an idle
-// connection the server dropped) is retried once on a fresh connection;
-// nothing was executed, so this is safe for writes too.
+// run calls fn with a pooled connection, under opTimeout. A call whose
+// connection turned out to be dead is retried once on a fresh connection
+// when fn cannot have taken effect, which makes the retry safe for writes
+// too: when nothing was sent (an idle connection the server or a proxy
+// dropped), or when the server answered that it had ended the session
+// (pg_terminate_backend, a shutdown, an idle-session timeout), since ending
+// a session rolls back whatever it had not committed. A connection lost in
+// any other way mid-call (the network cut after a statement was sent) is
+// not retried: a write may have committed, so the caller gets the error.
+// Before the retry, the pool's idle connections are dropped, since what
+// ended one connection has usually ended them all.
 func (db *DB) run(ctx context.Context, fn func(ctx context.Context, c *pgx.Conn) error) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
@@ -129,13 +141,35 @@ func (db *DB) run(ctx context.Context, fn func(ctx context.Context, c *pgx.Conn)
 		switch {
 		case err == nil:
 			return nil
-		case lost && attempt == 0 && pgconn.SafeToRetry(err) && ctx.Err() == nil:
+		case lost && attempt == 0 && (pgconn.SafeToRetry(err) || sessionEnded(err)) && ctx.Err() == nil:
+			// What killed this connection (a failover, a restart,
+			// pg_terminate_backend, a proxy) has most likely killed the
+			// idle ones too: drop them all, so that the retry and the
+			// calls after it dial afresh instead of meeting them.
+			db.pool.Reset()
 			continue
 		case lost:
 			return fmt.Errorf("%w: %w", errConnLost, err)
 		}
 		return err
 	}
+}
+
+// sessionEnded reports whether err is the server's notice that it ended the
+// session: an administrator's command (57P01, pg_terminate_backend or a
+// fast shutdown), a crash of another backend (57P02) or the idle-session
+// timeout (57P05). The server sends it in place of a statement's result
+// when the statement did not run to its commit.
+func sessionEnded(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "57P01", "57P02", "57P05":
+		return true
+	}
+	return false
 }
 
 // inTx runs fn in a transaction on c, committing when fn succeeds.
