@@ -50,6 +50,18 @@ func oneOf(t *testing.T, what string, err error, wants ...error) bool {
 	return err == nil
 }
 
+// stored logs whether a write of a long value was stored or refused, which
+// the suite leaves to each store, and returns ok.
+func stored(t *testing.T, what string, ok bool) bool {
+	t.Helper()
+	if ok {
+		t.Logf("%s: stored", what)
+	} else {
+		t.Logf("%s: refused", what)
+	}
+	return ok
+}
+
 // testBadData feeds every store method that takes a string or an id the
 // values a hostile client can put in a request. The answers the suite pins
 // down:
@@ -174,7 +186,7 @@ func testBadData(t *testing.T, s Store) {
 
 	wantUsers := []*restauth.User{keeper}
 	longUser := &restauth.User{Username: long, PasswordHash: "h"}
-	if oneOf(t, "CreateUser(10 KB)", s.CreateUser(ctx, longUser), nil, invalid) {
+	if stored(t, "CreateUser(10 KB)", oneOf(t, "CreateUser(10 KB)", s.CreateUser(ctx, longUser), nil, invalid)) {
 		got, err := s.UserByUsername(ctx, long)
 		if err != nil || !equalUser(got, longUser) {
 			t.Errorf("UserByUsername(10 KB) after CreateUser = %s, %v; want the user stored", fmtUser(got), err)
@@ -183,14 +195,14 @@ func testBadData(t *testing.T, s Store) {
 	}
 	wantSessions := []*restauth.Session{sess}
 	longSess := newSession(long, keeper.ID, at(time.Second))
-	if oneOf(t, "CreateSession(10 KB)", s.CreateSession(ctx, longSess, nil), nil, invalid) {
+	if stored(t, "CreateSession(10 KB)", oneOf(t, "CreateSession(10 KB)", s.CreateSession(ctx, longSess, nil), nil, invalid)) {
 		if got, err := s.Session(ctx, long); err != nil || !equalSession(got, longSess) {
 			t.Errorf("Session(10 KB) after CreateSession = %s, %v; want the session stored", fmtSession(got), err)
 		}
 		wantSessions = append(wantSessions, longSess)
 	}
 	wantCounters := int64(1)
-	if _, err := s.Incr(ctx, long, at(0), time.Hour); oneOf(t, "Incr(10 KB)", err, nil, invalid) {
+	if _, err := s.Incr(ctx, long, at(0), time.Hour); stored(t, "Incr(10 KB)", oneOf(t, "Incr(10 KB)", err, nil, invalid)) {
 		c, err := s.Get(ctx, long, at(0), time.Hour)
 		if err != nil || c.Count != 1 {
 			t.Errorf("Get(10 KB) after Incr = %+v, %v; want Count 1", c, err)
@@ -200,10 +212,10 @@ func testBadData(t *testing.T, s Store) {
 	wantKeys := []*restauth.SigningKey{key}
 	longKey := *key
 	longKey.ID = long
-	if oneOf(t, "AddSigningKey(10 KB)", s.AddSigningKey(ctx, &longKey), nil, invalid) {
+	if stored(t, "AddSigningKey(10 KB)", oneOf(t, "AddSigningKey(10 KB)", s.AddSigningKey(ctx, &longKey), nil, invalid)) {
 		wantKeys = append(wantKeys, &longKey)
 	}
-	if v, err := s.Secret(ctx, long, gen); oneOf(t, "Secret(10 KB)", err, nil, invalid) && string(v) != "secret" {
+	if v, err := s.Secret(ctx, long, gen); stored(t, "Secret(10 KB)", oneOf(t, "Secret(10 KB)", err, nil, invalid)) && string(v) != "secret" {
 		t.Errorf("Secret(10 KB) = %q, want %q", v, "secret")
 	}
 
