@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -83,7 +82,7 @@ func (db *DB) migrate(ctx context.Context) (string, error) {
 		applied_at timestamptz NOT NULL
 	)`
 	if err := refuseForeign(ctx, c, *schema); err != nil {
-		if errors.Is(err, errForeign) {
+		if errors.Is(err, migration.ErrForeign) {
 			return "", err
 		}
 		return "", storeErr("migrate", err)
@@ -165,45 +164,34 @@ func (db *DB) MigrationsCurrent(ctx context.Context) (bool, error) {
 	return current, nil
 }
 
-// errForeign marks a schema that holds tables restauth did not create.
-var errForeign = errors.New("not restauth's")
-
 // refuseForeign returns an error when schema is neither empty nor
-// restauth's, so that restauth never writes into another program's tables.
-// A schema is restauth's when it has a schema_migrations table of
-// restauth's shape (version, applied_at): other tools name theirs alike
-// with other columns.
+// restauth's (see migration.CheckOwner), so that restauth never writes into
+// another program's tables.
 func refuseForeign(ctx context.Context, c *pgx.Conn, schema string) error {
-	rows, err := c.Query(ctx, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname`, schema)
+	rows, err := c.Query(ctx, `SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`, schema)
 	if err != nil {
 		return err
 	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || len(names) == 0 {
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
 		return err
 	}
-	if slices.Contains(names, "schema_migrations") {
-		rows, err := c.Query(ctx, `SELECT a.attname FROM pg_attribute a
-			WHERE a.attrelid = format('%I.schema_migrations', $1::text)::regclass AND a.attnum > 0 AND NOT a.attisdropped
-			ORDER BY a.attnum`, schema)
+	var cols []string
+	if slices.Contains(tables, migration.Table) {
+		rows, err := c.Query(ctx, `SELECT a.attname::text FROM pg_attribute a
+			WHERE a.attrelid = format('%I.%I', $1::text, $2::text)::regclass AND a.attnum > 0 AND NOT a.attisdropped
+			ORDER BY a.attnum`, schema, migration.Table)
 		if err != nil {
 			return err
 		}
-		cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
+		if cols, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 			return err
 		}
-		if slices.Equal(cols, []string{"version", "applied_at"}) {
-			return nil
-		}
 	}
-	const most = 5
-	list := strings.Join(names[:min(len(names), most)], ", ")
-	if len(names) > most {
-		list += fmt.Sprintf(" and %d more", len(names)-most)
+	if err := migration.CheckOwner(tables, cols); err != nil {
+		return fmt.Errorf("postgres: schema %q is %w, and was left unchanged; give restauth a new database, "+
+			"or a schema of its own (CREATE SCHEMA restauth, then search_path=restauth in the URL)", schema, err)
 	}
-	return fmt.Errorf("postgres: schema %q is %w: it holds tables restauth did not create (%s), "+
-		"and was left unchanged; give restauth a new database, or a schema of its own "+
-		"(CREATE SCHEMA restauth, then search_path=restauth in the URL)", schema, errForeign, list)
+	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/restauth/restauth/migration"
@@ -48,7 +47,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 		_, err := tx.ExecContext(ctx, create)
 		return err
 	})
-	if errors.Is(err, errForeign) {
+	if errors.Is(err, migration.ErrForeign) {
 		return err
 	}
 	if err != nil {
@@ -118,51 +117,25 @@ func (db *DB) MigrationsCurrent(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// errForeign marks a database that holds tables restauth did not create.
-var errForeign = errors.New("not restauth's")
-
 // refuseForeign returns an error when the database is neither empty nor
-// restauth's, so that restauth never writes into another program's
-// database. A database is restauth's when it has a schema_migrations table
-// of restauth's shape (version, applied_at): other tools name theirs alike
-// with other columns.
-// name is the database as the operator named it, for the message.
+// restauth's (see migration.CheckOwner), so that restauth never writes into
+// another program's database. name is the database as the operator named
+// it, for the message.
 func refuseForeign(ctx context.Context, q querier, name string) error {
-	rows, err := q.QueryContext(ctx,
-		`SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	tables, err := queryIDs(ctx, q,
+		`SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`)
 	if err != nil {
 		return err
 	}
-	var names []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			rows.Close()
-			return err
-		}
-		names = append(names, name)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(names) == 0 {
-		return nil
-	}
-	if slices.Contains(names, "schema_migrations") {
-		cols, err := queryIDs(ctx, q, `SELECT name FROM pragma_table_info('schema_migrations') ORDER BY cid`)
+	var cols []string
+	if slices.Contains(tables, migration.Table) {
+		cols, err = queryIDs(ctx, q, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, migration.Table)
 		if err != nil {
 			return err
 		}
-		if slices.Equal(cols, []string{"version", "applied_at"}) {
-			return nil
-		}
 	}
-	const most = 5
-	list := strings.Join(names[:min(len(names), most)], ", ")
-	if len(names) > most {
-		list += fmt.Sprintf(" and %d more", len(names)-most)
+	if err := migration.CheckOwner(tables, cols); err != nil {
+		return fmt.Errorf("sqlite: database %s is %w, and was left unchanged; give restauth a new file, or one that restauth created", name, err)
 	}
-	return fmt.Errorf("sqlite: database %s is %w: it holds tables restauth did not create (%s), "+
-		"and was left unchanged; give restauth a new file, or one that restauth created", name, errForeign, list)
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/restauth/restauth/migration"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -39,7 +40,7 @@ func absolute(path string) string {
 // returned as it is. The checks run only after a failure, so they cost a
 // working start nothing.
 func explainOpen(path string, err error) error {
-	if err == nil || path == "" || errors.Is(err, errForeign) {
+	if err == nil || path == "" || errors.Is(err, migration.ErrForeign) {
 		return err
 	}
 	file := absolute(path)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/migration"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -150,7 +151,7 @@ func inspect(ctx context.Context, src source, name string) error {
 	c := sql.OpenDB(connector{src.base + "?" + q.Encode()})
 	defer c.Close()
 	err := refuseForeign(ctx, c, name)
-	if err != nil && !errors.Is(err, errForeign) {
+	if err != nil && !errors.Is(err, migration.ErrForeign) {
 		return storeErr("open", err)
 	}
 	return err
