@@ -139,7 +139,7 @@ func (db *DB) MigrationsCurrent(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	var current bool
-	err = db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
+	err = db.runRead(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		var exists bool
 		if err := c.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
 			return err

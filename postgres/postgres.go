@@ -99,7 +99,7 @@ func (db *DB) Close() error {
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
-	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
+	err := db.runRead(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		return c.Ping(ctx)
 	})
 	return storeErr("ping", err)
@@ -112,15 +112,21 @@ var errConnLost = errors.New("connection lost")
 // run calls fn with a pooled connection, under opTimeout. A call whose
 // connection turned out to be dead is retried once on a fresh connection
 // when fn cannot have taken effect, which makes the retry safe for writes
-// too: when nothing was sent (an idle connection the server or a proxy
-// dropped), or when the server answered that it had ended the session
-// (pg_terminate_backend, a shutdown, an idle-session timeout), since ending
-// a session rolls back whatever it had not committed. A connection lost in
-// any other way mid-call (the network cut after a statement was sent) is
-// not retried: a write may have committed, so the caller gets the error.
-// Before the retry, the pool's idle connections are dropped, since what
-// ended one connection has usually ended them all.
+// too (see retryable). Before the retry, the pool's idle connections are
+// dropped, since what ended one connection has usually ended them all.
 func (db *DB) run(ctx context.Context, fn func(ctx context.Context, c *pgx.Conn) error) error {
+	return db.call(ctx, false, fn)
+}
+
+// runRead is run for a call that only reads: running it twice does no harm,
+// so it is retried once on a fresh connection however its connection was
+// lost, also after its query was sent.
+func (db *DB) runRead(ctx context.Context, fn func(ctx context.Context, c *pgx.Conn) error) error {
+	return db.call(ctx, true, fn)
+}
+
+// call is run and runRead.
+func (db *DB) call(ctx context.Context, readOnly bool, fn func(ctx context.Context, c *pgx.Conn) error) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
@@ -141,7 +147,7 @@ func (db *DB) run(ctx context.Context, fn func(ctx context.Context, c *pgx.Conn)
 		switch {
 		case err == nil:
 			return nil
-		case lost && attempt == 0 && (pgconn.SafeToRetry(err) || sessionEnded(err)) && ctx.Err() == nil:
+		case lost && attempt == 0 && retryable(readOnly, err) && ctx.Err() == nil:
 			// What killed this connection (a failover, a restart,
 			// pg_terminate_backend, a proxy) has most likely killed the
 			// idle ones too: drop them all, so that the retry and the
@@ -153,6 +159,24 @@ func (db *DB) run(ctx context.Context, fn func(ctx context.Context, c *pgx.Conn)
 		}
 		return err
 	}
+}
+
+// retryable reports whether a call that lost its connection with err may
+// run again on a fresh one. A read always may. A write may only when it
+// cannot have taken effect: when the server answered that it had ended the
+// session (sessionEnded), which rolls back whatever it had not committed,
+// or when sending the first bytes failed. pgconn.SafeToRetry alone is not
+// enough: pgconn also reports "conn closed", marked safe, when a statement
+// sent without arguments (COMMIT among them) loses its connection while
+// waiting for the result, and the statement may have committed by then.
+// So a write is retried only on a write error that sent nothing; a
+// connection lost any other way mid-call fails the call.
+func retryable(readOnly bool, err error) bool {
+	if readOnly || sessionEnded(err) {
+		return true
+	}
+	var opErr *net.OpError
+	return pgconn.SafeToRetry(err) && errors.As(err, &opErr) && opErr.Op == "write"
 }
 
 // sessionEnded reports whether err is the server's notice that it ended the

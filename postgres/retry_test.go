@@ -3,11 +3,16 @@ package postgres
 import (
 	"context"
 	"crypto/rand"
+	"errors"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/restauth/restauth"
@@ -112,6 +117,113 @@ func terminate(t *testing.T, dsn, app string) int {
 		case <-ctx.Done():
 			t.Fatalf("backends of %s still running: %v", app, ctx.Err())
 		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// TestReadRetriedAfterCut cuts the network under a call whose query is
+// running: a read is retried on a fresh connection and succeeds, while a
+// call that may write gets the error, since its statement may have
+// committed.
+func TestReadRetriedAfterCut(t *testing.T) {
+	dsn, _ := freshSchema(t)
+	p := startProxy(t, hostOf(t, dsn))
+	app := "restauth_cut_" + strings.ToLower(rand.Text()[:12])
+	proxied := withParams(t, strings.Replace(dsn, hostOf(t, dsn), p.ln.Addr().String(), 1),
+		map[string]string{"connect_timeout": "2", "application_name": app})
+	db := mustOpen(t, proxied)
+	admin := func(sql string, args ...any) int {
+		c, err := pgx.Connect(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(context.Background())
+		var n int
+		if err := c.QueryRow(t.Context(), sql, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	tests := []struct {
+		name      string
+		call      func(ctx context.Context, fn func(ctx context.Context, c *pgx.Conn) error) error
+		wantTries int
+		wantErr   bool
+	}{
+		{"read", db.runRead, 2, false},
+		{"write", db.run, 1, true},
+	}
+	for _, tt := range tests {
+		// The comment tells this query from the one of the case before,
+		// whose backend sleeps on after the cut.
+		query := "SELECT pg_sleep(3) /* " + tt.name + " */"
+		tries := 0
+		done := make(chan error, 1)
+		go func() {
+			done <- tt.call(t.Context(), func(ctx context.Context, c *pgx.Conn) error {
+				tries++
+				if tries == 1 {
+					_, err := c.Exec(ctx, query)
+					return err
+				}
+				return c.Ping(ctx)
+			})
+		}()
+		// Cut once the query runs on the server.
+		for admin(`SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND query = $2 AND state = 'active'`, app, query) == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		p.setDown(true)
+		p.setDown(false)
+		err := <-done
+		if tries != tt.wantTries || (err != nil) != tt.wantErr {
+			t.Errorf("%s cut mid-query: %d tries, error %v; want %d tries, error %v", tt.name, tries, err, tt.wantTries, tt.wantErr)
+		}
+		if tt.wantErr && !errors.Is(storeErr("op", err), restauth.ErrStoreUnavailable) {
+			t.Errorf("%s cut mid-query: %v, want an error wrapping ErrStoreUnavailable", tt.name, storeErr("op", err))
+		}
+	}
+}
+
+// sendError is a failure to send, as pgproto3 reports one: it says whether
+// nothing was written.
+type sendError struct {
+	err  error
+	safe bool
+}
+
+func (e *sendError) Error() string     { return "write failed: " + e.err.Error() }
+func (e *sendError) Unwrap() error     { return e.err }
+func (e *sendError) SafeToRetry() bool { return e.safe }
+
+// closedError is pgconn's "conn closed", which it marks safe to retry even
+// when the connection was lost while waiting for a result.
+type closedError struct{}
+
+func (closedError) Error() string     { return "conn closed" }
+func (closedError) SafeToRetry() bool { return true }
+
+func TestRetryable(t *testing.T) {
+	writeErr := &net.OpError{Op: "write", Net: "tcp", Err: syscall.EPIPE}
+	tests := []struct {
+		name          string
+		err           error
+		read, written bool // Whether a read, and a write, may be retried.
+	}{
+		{"terminated by an administrator", &pgconn.PgError{Code: "57P01"}, true, true},
+		{"crash of another backend", &pgconn.PgError{Code: "57P02"}, true, true},
+		{"idle session timeout", &pgconn.PgError{Code: "57P05"}, true, true},
+		{"send failed, nothing written", &sendError{writeErr, true}, true, true},
+		{"send failed, some written", &sendError{writeErr, false}, true, false},
+		{"lost while waiting for the result", closedError{}, true, false},
+		{"unexpected EOF", io.ErrUnexpectedEOF, true, false},
+	}
+	for _, tt := range tests {
+		if got := retryable(true, tt.err); got != tt.read {
+			t.Errorf("retryable(read, %s) = %v, want %v", tt.name, got, tt.read)
+		}
+		if got := retryable(false, tt.err); got != tt.written {
+			t.Errorf("retryable(write, %s) = %v, want %v", tt.name, got, tt.written)
 		}
 	}
 }
