@@ -36,10 +36,11 @@
 // answers with 503 and a generic body. The connection pool drops broken
 // connections and dials anew on the next call, so the store recovers by
 // itself when the database returns. A call that meets a dead connection is
-// retried once on a fresh one when it cannot have taken effect (nothing was
-// sent, or the server answered that it ended the session, as after
-// pg_terminate_backend or a restart), so a failover does not fail the next
-// request of every pooled connection.
+// retried once on a fresh one when that is safe: always for a read (run
+// through runRead), and for a write when it cannot have taken effect
+// (nothing was sent, or the server answered that it ended the session, as
+// after pg_terminate_backend or a restart), so a failover does not fail the
+// next request of every pooled connection.
 //
 // A value PostgreSQL refuses as malformed is the client's fault, not the
 // server's: a data exception (SQLSTATE class 22: text that is not valid
