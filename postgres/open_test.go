@@ -3,9 +3,11 @@ package postgres
 import (
 	"context"
 	"errors"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -43,6 +45,7 @@ func TestOpenExplainsPermanentFailures(t *testing.T) {
 	const secret = "hunter2-not-printed"
 	withPassword := withUser(t, base, url.UserPassword("postgres", secret))
 	closed := closedPort(t)
+	silent := silentPort(t)
 	tests := []struct {
 		name      string
 		dsn       string
@@ -55,6 +58,8 @@ func TestOpenExplainsPermanentFailures(t *testing.T) {
 			[]string{`role "restauth_no_such_role" does not exist at ` + hostOf(t, base), "createuser"}, false},
 		{"closed port", withParams(t, strings.Replace(withPassword, hostOf(t, base), closed, 1), map[string]string{"connect_timeout": "2"}),
 			[]string{"nothing listens at " + closed}, true},
+		{"no answer", withParams(t, strings.Replace(withPassword, hostOf(t, base), silent, 1), map[string]string{"connect_timeout": "1"}),
+			[]string{"no answer from " + silent + " within 1s", "firewall"}, true},
 		{"password in the query", withParams(t, strings.Replace(base, hostOf(t, base), closed, 1), map[string]string{"password": secret}),
 			[]string{"nothing listens at " + closed}, true},
 		{"unparsable URL", "postgres://postgres:" + secret + "@127.0.0.1:notaport/test?sslmode=disable", []string{"postgres: cannot parse"}, false},
@@ -166,4 +171,42 @@ func schemaTables(t *testing.T, dsn, schema string) []string {
 		t.Fatal(err)
 	}
 	return names
+}
+
+// silentPort returns a local address that accepts connections and never
+// answers, as a host behind a firewall that drops packets seems to.
+func silentPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+			select {
+			case <-done:
+				return
+			default:
+			}
+		}
+	})
+	t.Cleanup(func() {
+		close(done)
+		ln.Close()
+		wg.Wait()
+	})
+	return ln.Addr().String()
 }
