@@ -5,6 +5,7 @@
 package migration
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -49,4 +50,35 @@ func Load(fsys fs.FS) ([]Migration, error) {
 		}
 	}
 	return ms, nil
+}
+
+// Table is the table in which the stores record applied migrations, and
+// Columns its columns in order. The shape tells restauth's table from the
+// schema_migrations of other tools, which use other columns.
+const Table = "schema_migrations"
+
+// Columns are Table's columns, in order.
+var Columns = []string{"version", "applied_at"}
+
+// ErrForeign marks a database that holds tables restauth did not create.
+var ErrForeign = errors.New("not restauth's")
+
+// CheckOwner decides whether restauth may migrate a database before
+// anything is written to it. tables are the names of the tables and views
+// the database (or schema) holds, in any order, and cols the columns of its
+// Table, in order (nil when there is none). It returns nil for a database
+// that holds nothing, or that holds restauth's Table; otherwise an error
+// wrapping ErrForeign that names the tables, so that restauth never writes
+// into another program's database.
+func CheckOwner(tables, cols []string) error {
+	if len(tables) == 0 || (slices.Contains(tables, Table) && slices.Equal(cols, Columns)) {
+		return nil
+	}
+	names := slices.Sorted(slices.Values(tables))
+	const most = 5
+	list := strings.Join(names[:min(len(names), most)], ", ")
+	if len(names) > most {
+		list += fmt.Sprintf(" and %d more", len(names)-most)
+	}
+	return fmt.Errorf("%w: it holds tables restauth did not create (%s)", ErrForeign, list)
 }

@@ -1,6 +1,8 @@
 package migration
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -25,6 +27,32 @@ func TestLoad(t *testing.T) {
 	} {
 		if _, err := Load(fsys); err == nil {
 			t.Errorf("%s: Load succeeded, want an error", name)
+		}
+	}
+}
+
+func TestCheckOwner(t *testing.T) {
+	tests := []struct {
+		name   string
+		tables []string
+		cols   []string
+		want   string // "" for nil, else in the message.
+	}{
+		{"empty", nil, nil, ""},
+		{"restauth's", []string{"users", Table, "sessions"}, Columns, ""},
+		{"restauth's with an operator's table", []string{Table, "notes"}, Columns, ""},
+		{"another program's", []string{"users", "posts"}, nil, "(posts, users)"},
+		{"another tool's schema_migrations", []string{Table, "posts"}, []string{"version", "dirty"}, "(posts, schema_migrations)"},
+		{"columns in another order", []string{Table}, []string{"applied_at", "version"}, "(schema_migrations)"},
+		{"many tables", []string{"a", "b", "c", "d", "e", "f", "g"}, nil, "(a, b, c, d, e and 2 more)"},
+	}
+	for _, tt := range tests {
+		err := CheckOwner(tt.tables, tt.cols)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("CheckOwner(%s) = %v, want nil", tt.name, err)
+		case tt.want != "" && (!errors.Is(err, ErrForeign) || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("CheckOwner(%s) = %v, want an error wrapping ErrForeign that contains %q", tt.name, err, tt.want)
 		}
 	}
 }

@@ -35,8 +35,24 @@
 // a timeout), errors wrap restauth.ErrStoreUnavailable, which the HTTP layer
 // answers with 503 and a generic body. The connection pool drops broken
 // connections and dials anew on the next call, so the store recovers by
-// itself when the database returns. Errors reaching callers are
-// restauth.ErrNotFound, restauth.ErrUsernameTaken, errors wrapping
+// itself when the database returns. A call that meets a dead connection is
+// retried once on a fresh one when that is safe: always for a read (run
+// through runRead), and for a write when it cannot have taken effect
+// (nothing was sent, or the server answered that it ended the session, as
+// after pg_terminate_backend or a restart), so a failover does not fail the
+// next request of every pooled connection.
+//
+// A value PostgreSQL refuses as malformed is the client's fault, not the
+// server's: a data exception (SQLSTATE class 22: text that is not valid
+// UTF-8 or holds a NUL byte, a number or time out of range, text that does
+// not parse as its column's type) or a value over a size limit (54000, a
+// key too long for its index) is an error wrapping restauth.ErrInvalidData,
+// which the HTTP layer answers with 400. A lookup by such a value
+// (UserByUsername, Session, RevokeSession) is restauth.ErrNotFound instead,
+// the answer an unknown value gets, since no row can hold it.
+//
+// Errors reaching callers are restauth.ErrNotFound,
+// restauth.ErrUsernameTaken, errors wrapping restauth.ErrInvalidData or
 // restauth.ErrStoreUnavailable, or plain errors, whose text (which may name
 // SQL) clients never see.
 package postgres

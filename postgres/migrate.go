@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,7 +50,7 @@ func (db *DB) migrate(ctx context.Context) (string, error) {
 	}
 	c, err := pgx.ConnectConfig(ctx, db.cfg)
 	if err != nil {
-		return "", storeErr("migrate", fmt.Errorf("%w: %w", errConnLost, err))
+		return "", explainConnect(db.cfg, err)
 	}
 	defer closeConn(c)
 
@@ -58,7 +59,12 @@ func (db *DB) migrate(ctx context.Context) (string, error) {
 		return "", storeErr("migrate", err)
 	}
 	if schema == nil {
-		return "", errors.New("postgres: no schema of the search_path exists; create it first")
+		var path string
+		if err := c.QueryRow(ctx, `SHOW search_path`).Scan(&path); err != nil {
+			return "", storeErr("migrate", err)
+		}
+		return "", fmt.Errorf("postgres: no schema of the search_path (%s) exists in database %q: create it first (CREATE SCHEMA name), or correct search_path in the URL",
+			path, db.cfg.Database)
 	}
 	if _, err := c.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
 		return "", storeErr("migrate: take the migration lock", err)
@@ -75,6 +81,12 @@ func (db *DB) migrate(ctx context.Context) (string, error) {
 		version    bigint      PRIMARY KEY,
 		applied_at timestamptz NOT NULL
 	)`
+	if err := refuseForeign(ctx, c, *schema); err != nil {
+		if errors.Is(err, migration.ErrForeign) {
+			return "", err
+		}
+		return "", storeErr("migrate", err)
+	}
 	if _, err := c.Exec(ctx, create); err != nil {
 		return "", storeErr("migrate", err)
 	}
@@ -127,7 +139,7 @@ func (db *DB) MigrationsCurrent(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	var current bool
-	err = db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
+	err = db.runRead(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		var exists bool
 		if err := c.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
 			return err
@@ -150,4 +162,36 @@ func (db *DB) MigrationsCurrent(ctx context.Context) (bool, error) {
 		return false, storeErr("check migrations", err)
 	}
 	return current, nil
+}
+
+// refuseForeign returns an error when schema is neither empty nor
+// restauth's (see migration.CheckOwner), so that restauth never writes into
+// another program's tables.
+func refuseForeign(ctx context.Context, c *pgx.Conn, schema string) error {
+	rows, err := c.Query(ctx, `SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`, schema)
+	if err != nil {
+		return err
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	var cols []string
+	if slices.Contains(tables, migration.Table) {
+		rows, err := c.Query(ctx, `SELECT a.attname::text FROM pg_attribute a
+			WHERE a.attrelid = format('%I.%I', $1::text, $2::text)::regclass AND a.attnum > 0 AND NOT a.attisdropped
+			ORDER BY a.attnum`, schema, migration.Table)
+		if err != nil {
+			return err
+		}
+		if cols, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+	}
+	if err := migration.CheckOwner(tables, cols); err != nil {
+		return fmt.Errorf("postgres: schema %q is %w, and was left unchanged; give restauth a new database, "+
+			"or a schema of its own (CREATE SCHEMA restauth, then search_path=restauth in the URL)", schema, err)
+	}
+	return nil
 }

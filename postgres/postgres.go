@@ -51,6 +51,13 @@ type DB struct {
 // holds the tables (it must exist). The pool is pgxpool: its pool_* URL
 // settings apply, and pool_max_conns defaults to max(4, GOMAXPROCS). A
 // connect_timeout of 5s applies unless the URL sets one.
+//
+// Open refuses, before creating anything, a schema that is neither empty nor
+// restauth's. A failure an operator must act on (a missing database or
+// role, a refused password, nothing listening at the address) is an error
+// whose text says so and what to do; it never holds the password. Those
+// that may pass by themselves (nothing listening, no answer) also wrap
+// restauth.ErrStoreUnavailable.
 func Open(ctx context.Context, url string) (*DB, error) {
 	pcfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -62,6 +69,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if pcfg.ConnConfig.ConnectTimeout == 0 {
 		pcfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
+	return openConfig(ctx, pcfg)
+}
+
+// openConfig is Open once the configuration is complete.
+func openConfig(ctx context.Context, pcfg *pgxpool.Config) (*DB, error) {
 	// A connection idle for a second may have been dropped by the server or
 	// a proxy; pgxpool pings such a connection before handing it out.
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
@@ -87,7 +99,7 @@ func (db *DB) Close() error {
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
-	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
+	err := db.runRead(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		return c.Ping(ctx)
 	})
 	return storeErr("ping", err)
@@ -97,11 +109,24 @@ func (db *DB) Ping(ctx context.Context) error {
 // not be had: whatever the cause reads like, the database was unreachable.
 var errConnLost = errors.New("connection lost")
 
-// run calls fn with a pooled connection, under opTimeout. A call that failed
-// because its connection had died before anything was sent (an idle
-// connection the server dropped) is retried once on a fresh connection;
-// nothing was executed, so this is safe for writes too.
+// run calls fn with a pooled connection, under opTimeout. A call whose
+// connection turned out to be dead is retried once on a fresh connection
+// when fn cannot have taken effect, which makes the retry safe for writes
+// too (see retryable). Before the retry, the pool's idle connections are
+// dropped, since what ended one connection has usually ended them all.
 func (db *DB) run(ctx context.Context, fn func(ctx context.Context, c *pgx.Conn) error) error {
+	return db.call(ctx, false, fn)
+}
+
+// runRead is run for a call that only reads: running it twice does no harm,
+// so it is retried once on a fresh connection however its connection was
+// lost, also after its query was sent.
+func (db *DB) runRead(ctx context.Context, fn func(ctx context.Context, c *pgx.Conn) error) error {
+	return db.call(ctx, true, fn)
+}
+
+// call is run and runRead.
+func (db *DB) call(ctx context.Context, readOnly bool, fn func(ctx context.Context, c *pgx.Conn) error) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
@@ -122,7 +147,12 @@ func (db *DB) run(ctx context.Context, fn func(ctx context.Context, c *pgx.Conn)
 		switch {
 		case err == nil:
 			return nil
-		case lost && attempt == 0 && pgconn.SafeToRetry(err) && ctx.Err() == nil:
+		case lost && attempt == 0 && retryable(readOnly, err) && ctx.Err() == nil:
+			// What killed this connection (a failover, a restart,
+			// pg_terminate_backend, a proxy) has most likely killed the
+			// idle ones too: drop them all, so that the retry and the
+			// calls after it dial afresh instead of meeting them.
+			db.pool.Reset()
 			continue
 		case lost:
 			return fmt.Errorf("%w: %w", errConnLost, err)
@@ -131,17 +161,54 @@ func (db *DB) run(ctx context.Context, fn func(ctx context.Context, c *pgx.Conn)
 	}
 }
 
+// retryable reports whether a call that lost its connection with err may
+// run again on a fresh one. A read always may. A write may only when it
+// cannot have taken effect: when the server answered that it had ended the
+// session (sessionEnded), which rolls back whatever it had not committed,
+// or when sending the first bytes failed. pgconn.SafeToRetry alone is not
+// enough: pgconn also reports "conn closed", marked safe, when a statement
+// sent without arguments (COMMIT among them) loses its connection while
+// waiting for the result, and the statement may have committed by then.
+// So a write is retried only on a write error that sent nothing; a
+// connection lost any other way mid-call fails the call.
+func retryable(readOnly bool, err error) bool {
+	if readOnly || sessionEnded(err) {
+		return true
+	}
+	var opErr *net.OpError
+	return pgconn.SafeToRetry(err) && errors.As(err, &opErr) && opErr.Op == "write"
+}
+
+// sessionEnded reports whether err is the server's notice that it ended the
+// session: an administrator's command (57P01, pg_terminate_backend or a
+// fast shutdown), a crash of another backend (57P02) or the idle-session
+// timeout (57P05). The server sends it in place of a statement's result
+// when the statement did not run to its commit.
+func sessionEnded(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "57P01", "57P02", "57P05":
+		return true
+	}
+	return false
+}
+
 // inTx runs fn in a transaction on c, committing when fn succeeds.
 func inTx(ctx context.Context, c *pgx.Conn, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, c, fn)
 }
 
 // storeErr translates a database error for the domain: no rows becomes
-// restauth.ErrNotFound, a database that cannot be reached (or is shutting
-// down, or has no room) becomes an error wrapping
-// restauth.ErrStoreUnavailable and the cause, domain errors pass unchanged,
-// and anything else becomes a plain error, which clients only ever see as a
-// generic message. op names the operation, never the SQL.
+// restauth.ErrNotFound, a value the database refuses as malformed becomes an
+// error wrapping restauth.ErrInvalidData, a database that cannot be reached
+// (or is shutting down, or has no room) an error wrapping
+// restauth.ErrStoreUnavailable, domain errors pass unchanged, and anything
+// else becomes a plain error, which clients only ever see as a generic
+// message. The wrapped errors keep the cause for the logs. op names the
+// operation, never the SQL.
 func storeErr(op string, err error) error {
 	if err == nil {
 		return nil
@@ -153,10 +220,34 @@ func storeErr(op string, err error) error {
 	if errors.As(err, &re) {
 		return err
 	}
+	if invalidData(err) {
+		return fmt.Errorf("postgres: %s: %w: %w", op, restauth.ErrInvalidData, err)
+	}
 	if unavailable(err) {
 		return fmt.Errorf("postgres: %s: %w: %w", op, restauth.ErrStoreUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// lookupErr is storeErr for a lookup by an identifier the caller was given:
+// a value the database refuses as malformed cannot name any row, so it is
+// restauth.ErrNotFound, the answer an unknown identifier gets.
+func lookupErr(op string, err error) error {
+	if invalidData(err) {
+		return restauth.ErrNotFound
+	}
+	return storeErr(op, err)
+}
+
+// invalidData reports whether err is PostgreSQL refusing a value the request
+// carried: a data exception (SQLSTATE class 22: a string that is not valid
+// UTF-8 or holds a NUL byte, a number or time out of its column's range,
+// text that does not parse as the column's type) or a value over a size
+// limit (54000, such as a key too long for its index).
+func invalidData(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) &&
+		(strings.HasPrefix(pgErr.Code, "22") || pgErr.Code == codeProgramLimitExceeded)
 }
 
 // unavailable reports whether err means the database could not serve the
@@ -196,6 +287,9 @@ func isCode(err error, code string) bool {
 const (
 	codeUniqueViolation     = "23505"
 	codeForeignKeyViolation = "23503"
+	// codeProgramLimitExceeded is what an index answers to a key over its
+	// size limit (about 2.7 kB for a B-tree).
+	codeProgramLimitExceeded = "54000"
 )
 
 // Times go to PostgreSQL as timestamptz, which keeps microseconds: pgx

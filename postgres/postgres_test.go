@@ -741,6 +741,12 @@ func TestStoreErr(t *testing.T) {
 		{"refused", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, restauth.EUnavailable, restauth.ErrStoreUnavailable},
 		{"deadline", context.DeadlineExceeded, restauth.EUnavailable, restauth.ErrStoreUnavailable},
 		{"connection lost", fmt.Errorf("%w: %w", errConnLost, plain), restauth.EUnavailable, restauth.ErrStoreUnavailable},
+		{"invalid UTF-8", &pgconn.PgError{Code: "22021", Message: "invalid byte sequence for encoding \"UTF8\": 0xff"}, restauth.EInvalid, restauth.ErrInvalidData},
+		{"numeric out of range", &pgconn.PgError{Code: "22003"}, restauth.EInvalid, restauth.ErrInvalidData},
+		{"invalid text representation", &pgconn.PgError{Code: "22P02"}, restauth.EInvalid, restauth.ErrInvalidData},
+		{"timestamp out of range", &pgconn.PgError{Code: "22008"}, restauth.EInvalid, restauth.ErrInvalidData},
+		{"index row too large", &pgconn.PgError{Code: "54000"}, restauth.EInvalid, restauth.ErrInvalidData},
+		{"disk full", &pgconn.PgError{Code: "53100"}, restauth.EUnavailable, restauth.ErrStoreUnavailable},
 		{"syntax error", &pgconn.PgError{Code: "42601", Message: "syntax error at or near \"SELEC\""}, restauth.EInternal, nil},
 		{"unique violation", &pgconn.PgError{Code: "23505"}, restauth.EInternal, nil},
 		{"other", plain, restauth.EInternal, plain},
@@ -753,8 +759,16 @@ func TestStoreErr(t *testing.T) {
 		if tt.wantIs != nil && !errors.Is(got, tt.wantIs) {
 			t.Errorf("storeErr(%s) = %v, want it to wrap %v", tt.name, got, tt.wantIs)
 		}
+		// A lookup answers a malformed value as it answers an unknown one.
+		wantLookup := tt.wantCode
+		if tt.wantCode == restauth.EInvalid {
+			wantLookup = restauth.ENotFound
+		}
+		if code := restauth.ErrorCode(lookupErr("op", tt.err)); code != wantLookup {
+			t.Errorf("lookupErr(%s) code = %q, want %q", tt.name, code, wantLookup)
+		}
 		// Clients never see the cause.
-		if msg := restauth.ErrorMessage(got); strings.Contains(msg, "SELEC") || strings.Contains(msg, "boom") {
+		if msg := restauth.ErrorMessage(got); strings.Contains(msg, "SELEC") || strings.Contains(msg, "boom") || strings.Contains(msg, "0xff") {
 			t.Errorf("storeErr(%s): client message %q leaks the cause", tt.name, msg)
 		}
 	}

@@ -67,7 +67,7 @@ func (db *DB) Session(ctx context.Context, id string) (*restauth.Session, error)
 		s, err = scanSession(c.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = $1`, id))
 		return err
 	})
-	return s, storeErr("get session", err)
+	return s, lookupErr("get session", err)
 }
 
 // ListSessions returns the user's sessions that are not revoked and whose
@@ -180,7 +180,7 @@ func (db *DB) RevokeSession(ctx context.Context, userID int64, id string, now ti
 			return db.notify(ctx, tx, kindRevoked)
 		})
 	})
-	return storeErr("revoke session", err)
+	return lookupErr("revoke session", err)
 }
 
 // RevokeUserSessions revokes every not yet revoked session of userID except

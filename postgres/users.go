@@ -53,7 +53,7 @@ func (db *DB) CreateUser(ctx context.Context, u *restauth.User) error {
 // UserByID returns the user with id, or restauth.ErrNotFound.
 func (db *DB) UserByID(ctx context.Context, id int64) (*restauth.User, error) {
 	var u *restauth.User
-	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) (err error) {
+	err := db.runRead(ctx, func(ctx context.Context, c *pgx.Conn) (err error) {
 		u, err = scanUser(c.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
 		return err
 	})
@@ -61,20 +61,20 @@ func (db *DB) UserByID(ctx context.Context, id int64) (*restauth.User, error) {
 }
 
 // UserByUsername returns the user whose name folds to the same key as
-// username, or restauth.ErrNotFound.
+// username, or restauth.ErrNotFound (also for a name no row can hold).
 func (db *DB) UserByUsername(ctx context.Context, username string) (*restauth.User, error) {
 	var u *restauth.User
-	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) (err error) {
+	err := db.runRead(ctx, func(ctx context.Context, c *pgx.Conn) (err error) {
 		u, err = scanUser(c.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE username_key = $1`, usernameKey(username)))
 		return err
 	})
-	return u, storeErr("get user", err)
+	return u, lookupErr("get user", err)
 }
 
 // ListUsers returns every user in id order.
 func (db *DB) ListUsers(ctx context.Context) ([]*restauth.User, error) {
 	var users []*restauth.User
-	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
+	err := db.runRead(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		rows, err := c.Query(ctx, `SELECT `+userCols+` FROM users ORDER BY id`)
 		if err != nil {
 			return err

@@ -33,9 +33,11 @@ const importBatch = 256
 // username rules first, as the Service does for registrations.
 //
 // The import is all or nothing. A name that folds to an existing one, or to
-// another one in users, returns restauth.ErrUsernameTaken; an id that is
-// already taken, an empty username or an empty hash returns an error; in
-// every case nothing is stored. On success the
+// another one in users, returns restauth.ErrUsernameTaken; text that is not
+// valid UTF-8 or holds a NUL byte returns an error wrapping
+// restauth.ErrInvalidData; an id that is already taken, an empty username or
+// an empty hash returns an error; in every case nothing is stored. On
+// success the
 // assigned ID and the stored CreatedAt are set in users.
 func (db *DB) ImportUsers(ctx context.Context, users []restauth.User) error {
 	for i := range users {

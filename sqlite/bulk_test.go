@@ -102,6 +102,8 @@ func TestImportUsersAllOrNothing(t *testing.T) {
 		{"existing id", []restauth.User{{Username: "b", PasswordHash: "h"}, {ID: 1, Username: "c", PasswordHash: "h"}}, nil},
 		{"empty hash", []restauth.User{{Username: "d", PasswordHash: "h"}, {Username: "e"}}, nil},
 		{"empty username", []restauth.User{{PasswordHash: "h"}}, nil},
+		{"username not UTF-8", []restauth.User{{Username: "f", PasswordHash: "h"}, {Username: "\xff", PasswordHash: "h"}}, restauth.ErrInvalidData},
+		{"NUL in hash", []restauth.User{{Username: "g", PasswordHash: "h\x00"}}, restauth.ErrInvalidData},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

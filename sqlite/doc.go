@@ -29,9 +29,20 @@
 //   - Refresh tokens are stored by hash only, and consumed by one conditional
 //     UPDATE; a token's sealed child is kept with it for the grace window.
 //
+// SQLite stores any bytes in a TEXT column, PostgreSQL refuses text that is
+// not valid UTF-8 or holds a NUL byte. So that both stores give one answer,
+// every connection refuses such a string argument before SQLite sees it
+// (BLOB arguments pass as they are): a lookup by such a value (UserByUsername,
+// Session, RevokeSession) is restauth.ErrNotFound, since no row can hold it,
+// and any other call is an error wrapping restauth.ErrInvalidData, with
+// nothing stored. Ids are int64, which an INTEGER column holds whole, so an
+// id can only be unknown, never out of range.
+//
 // The store applies no policy: expiry, idle timeout, grace windows and the
 // tarpit are the Service's. Errors reaching callers are restauth.ErrNotFound,
-// restauth.ErrUsernameTaken, errors wrapping restauth.ErrStoreUnavailable
-// when the database cannot be reached or written, or plain errors, whose
-// text (which may name SQL) clients never see.
+// restauth.ErrUsernameTaken, errors wrapping restauth.ErrInvalidData when a
+// value is refused as malformed (a 400, never a 500), errors wrapping
+// restauth.ErrStoreUnavailable when the database cannot be reached or
+// written, or plain errors, whose text (which may name SQL) clients never
+// see.
 package sqlite

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/restauth/restauth/migration"
@@ -36,7 +38,19 @@ func (db *DB) Migrate(ctx context.Context) error {
 		version    INTEGER PRIMARY KEY,
 		applied_at INTEGER NOT NULL
 	) STRICT`
-	if _, err := db.write.ExecContext(ctx, create); err != nil {
+	// The check and the creation share one write transaction, so that no
+	// other process adds tables in between.
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := refuseForeign(ctx, tx, db.name); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, create)
+		return err
+	})
+	if errors.Is(err, migration.ErrForeign) {
+		return err
+	}
+	if err != nil {
 		return storeErr("migrate", err)
 	}
 	for _, m := range ms {
@@ -101,4 +115,27 @@ func (db *DB) MigrationsCurrent(ctx context.Context) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// refuseForeign returns an error when the database is neither empty nor
+// restauth's (see migration.CheckOwner), so that restauth never writes into
+// another program's database. name is the database as the operator named
+// it, for the message.
+func refuseForeign(ctx context.Context, q querier, name string) error {
+	tables, err := queryIDs(ctx, q,
+		`SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`)
+	if err != nil {
+		return err
+	}
+	var cols []string
+	if slices.Contains(tables, migration.Table) {
+		cols, err = queryIDs(ctx, q, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, migration.Table)
+		if err != nil {
+			return err
+		}
+	}
+	if err := migration.CheckOwner(tables, cols); err != nil {
+		return fmt.Errorf("sqlite: database %s is %w, and was left unchanged; give restauth a new file, or one that restauth created", name, err)
+	}
+	return nil
 }

@@ -59,7 +59,7 @@ func (db *DB) CreateSession(ctx context.Context, s *restauth.Session, refresh *r
 // restauth.ErrNotFound.
 func (db *DB) Session(ctx context.Context, id string) (*restauth.Session, error) {
 	s, err := scanSession(db.read.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id))
-	return s, storeErr("get session", err)
+	return s, lookupErr("get session", err)
 }
 
 // ListSessions returns the user's sessions that are not revoked and whose
@@ -160,7 +160,7 @@ func (db *DB) RevokeSession(ctx context.Context, userID int64, id string, now ti
 		`UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL`,
 		micros(now), id, userID)
 	if err != nil {
-		return storeErr("revoke session", err)
+		return lookupErr("revoke session", err)
 	}
 	return rowsAffected(res)
 }

@@ -8,10 +8,12 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/migration"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -56,6 +58,7 @@ var reservedParams = map[string]bool{
 type DB struct {
 	write *sql.DB
 	read  *sql.DB
+	name  string // The database for operators' messages: a quoted absolute path, or ":memory:".
 }
 
 // Open opens (creating if needed) the database named by dsn and applies any
@@ -64,12 +67,35 @@ type DB struct {
 // the driver, except those that would change the pragmas and transaction mode
 // the store depends on, which are refused. A new database file is created
 // readable by its owner only, since it holds password hashes and signing keys.
+//
+// Open refuses, before writing anything, an existing database that is
+// neither empty nor restauth's. When the file system explains a failure (a
+// missing or read-only folder, a read-only file, a file that is not a
+// database), the error says so and what to do, for the operator to read.
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	src, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
 	}
+	db, err := open(ctx, src)
+	if err != nil {
+		return nil, explainOpen(src.path, err)
+	}
+	return db, nil
+}
+
+// open is Open once the DSN is parsed; Open explains its failures.
+func open(ctx context.Context, src source) (*DB, error) {
+	name := ":memory:"
 	if src.path != "" {
+		name = strconv.Quote(absolute(src.path))
+		if fi, err := os.Stat(src.path); err == nil && fi.Size() > 0 {
+			// The writer's first connection switches the file to WAL,
+			// which is a write: look at another program's file first.
+			if err := inspect(ctx, src, name); err != nil {
+				return nil, err
+			}
+		}
 		// SQLite creates its -wal and -shm files with the main file's mode.
 		f, err := os.OpenFile(src.path, os.O_RDONLY|os.O_CREATE, 0o600)
 		if err != nil {
@@ -78,26 +104,25 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		f.Close()
 	}
 
-	write, err := sql.Open("sqlite", src.dsn(false))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: open: %w", err)
-	}
+	write := sql.OpenDB(connector{src.dsn(false)})
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	db := &DB{write: write, read: write}
+	db := &DB{write: write, read: write, name: name}
 	// The writer connects first so that it alone switches a new file to WAL.
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
 		return nil, storeErr("open", err)
 	}
+	// SQLite opens a file it may not write read-only without a word, and
+	// every write would then fail: refuse now, with a reason.
+	if err := checkWritable(ctx, write, name); err != nil {
+		write.Close()
+		return nil, err
+	}
 	if !src.memory {
-		read, err := sql.Open("sqlite", src.dsn(true))
-		if err != nil {
-			write.Close()
-			return nil, fmt.Errorf("sqlite: open: %w", err)
-		}
+		read := sql.OpenDB(connector{src.dsn(true)})
 		n := max(4, runtime.GOMAXPROCS(0))
 		read.SetMaxOpenConns(n)
 		read.SetMaxIdleConns(n)
@@ -112,6 +137,24 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// inspect refuses an existing database that is not restauth's, through a
+// query-only connection that sets no pragma, so that nothing is written to
+// it.
+func inspect(ctx context.Context, src source, name string) error {
+	q := url.Values{}
+	for k, v := range src.query {
+		q[k] = append([]string(nil), v...)
+	}
+	q["_pragma"] = append(q["_pragma"], "busy_timeout(5000)", "query_only(1)")
+	c := sql.OpenDB(connector{src.base + "?" + q.Encode()})
+	defer c.Close()
+	err := refuseForeign(ctx, c, name)
+	if err != nil && !errors.Is(err, migration.ErrForeign) {
+		return storeErr("open", err)
+	}
+	return err
 }
 
 // Close closes both connection pools.
@@ -261,10 +304,12 @@ func sqliteCode(err error) int {
 }
 
 // storeErr translates a database error for the domain: no rows becomes
-// restauth.ErrNotFound, a database that cannot be reached or written becomes
-// restauth.ErrStoreUnavailable (still wrapping the cause for the logs), and
-// anything else a plain error, which clients only ever see as a generic
-// message. op names the operation, never the SQL.
+// restauth.ErrNotFound, a value the store refuses as malformed becomes an
+// error wrapping restauth.ErrInvalidData, a database that cannot be reached
+// or written an error wrapping restauth.ErrStoreUnavailable (both still
+// wrapping the cause for the logs), and anything else a plain error, which
+// clients only ever see as a generic message. op names the operation, never
+// the SQL.
 func storeErr(op string, err error) error {
 	if err == nil {
 		return nil
@@ -276,6 +321,9 @@ func storeErr(op string, err error) error {
 	if errors.As(err, &re) {
 		return err
 	}
+	if invalidData(err) {
+		return fmt.Errorf("sqlite: %s: %w: %w", op, restauth.ErrInvalidData, err)
+	}
 	switch sqliteCode(err) & 0xff {
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN,
 		sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY,
@@ -286,4 +334,23 @@ func storeErr(op string, err error) error {
 		return fmt.Errorf("sqlite: %s: %w: %w", op, restauth.ErrStoreUnavailable, err)
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// lookupErr is storeErr for a lookup by an identifier the caller was given:
+// a value the store refuses as malformed cannot name any row, so it is
+// restauth.ErrNotFound, the answer an unknown identifier gets.
+func lookupErr(op string, err error) error {
+	if invalidData(err) {
+		return restauth.ErrNotFound
+	}
+	return storeErr(op, err)
+}
+
+// invalidData reports whether err refuses a value the request carried: text
+// that is not valid UTF-8 or holds a NUL byte (refused before SQLite sees
+// it, as PostgreSQL refuses it), or a string or blob over SQLite's size
+// limit. Integers cannot be out of range: ids are int64, which an INTEGER
+// column holds whole.
+func invalidData(err error) bool {
+	return errors.Is(err, errInvalidText) || sqliteCode(err)&0xff == sqlite3.SQLITE_TOOBIG
 }

@@ -373,6 +373,7 @@ func TestStoreErr(t *testing.T) {
 		{"no rows", sql.ErrNoRows, restauth.ENotFound, restauth.ErrNotFound},
 		{"conn done", sql.ErrConnDone, restauth.EUnavailable, restauth.ErrStoreUnavailable},
 		{"domain error kept", restauth.ErrUsernameTaken, restauth.EUsernameTaken, restauth.ErrUsernameTaken},
+		{"invalid text", fmt.Errorf("sql: converting argument $1 type: %w", errInvalidText), restauth.EInvalid, restauth.ErrInvalidData},
 		{"other", plain, restauth.EInternal, plain},
 	}
 	for _, tt := range tests {

@@ -56,11 +56,11 @@ func (db *DB) UserByID(ctx context.Context, id int64) (*restauth.User, error) {
 }
 
 // UserByUsername returns the user whose name folds to the same key as
-// username, or restauth.ErrNotFound.
+// username, or restauth.ErrNotFound (also for a name no row can hold).
 func (db *DB) UserByUsername(ctx context.Context, username string) (*restauth.User, error) {
 	u, err := scanUser(db.read.QueryRowContext(ctx,
 		`SELECT `+userCols+` FROM users WHERE username_key = ?`, usernameKey(username)))
-	return u, storeErr("get user", err)
+	return u, lookupErr("get user", err)
 }
 
 // ListUsers returns every user in id order.

@@ -33,6 +33,11 @@
 //     yet, even one past its absolute expiry.
 //   - Reset of a missing counter and RetireSigningKeys with nothing to retire
 //     are not errors.
+//   - A string no store can hold (not valid UTF-8, or with a NUL byte) is
+//     restauth.ErrNotFound when it is looked up (UserByUsername, Session,
+//     RevokeSession) and restauth.ErrInvalidData when it would be written,
+//     with nothing stored; an id no row has is restauth.ErrNotFound. Never
+//     another error, which would reach clients as a 500.
 //
 // The suite imports nothing but the standard library and package restauth,
 // so it serves any database.
