@@ -76,7 +76,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger) (*app, error)
 }
 
 func wire(ctx context.Context, cfg *config, st store, logger *slog.Logger) (*app, error) {
-	ring := token.NewRing(st, token.RingOptions{})
+	ring := token.NewRing(st, token.RingOptions{Logger: logger})
 	if err := ring.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load signing keys: %w", err)
 	}

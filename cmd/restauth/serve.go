@@ -86,7 +86,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go logBuf.run(ctx, 100*time.Millisecond)
-	go a.ring.Run(ctx, cfg.keyReload)
+	go every(ctx, cfg.keyReload, func() {
+		if err := a.ring.Reload(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("reloading signing keys failed", "err", err)
+		}
+	})
 	go a.syncRevocations(ctx, cfg.revocationSync, logger)
 	go a.sweep(ctx, time.Hour, logger)
 	// A store shared by several instances (PostgreSQL) announces revocations
