@@ -56,10 +56,10 @@ type JWKSOptions struct {
 // shared by concurrent callers and start at most once per RefetchInterval.
 // When a fetch fails the previous keys stay in use.
 type JWKS struct {
-	url     string
-	client  *http.Client
-	maxAge  time.Duration
-	now     func() time.Time
+	url    string
+	client *http.Client
+	maxAge time.Duration
+	now    func() time.Time
 
 	state atomic.Pointer[jwksState]
 	gate  *gate.Gate // Shares one fetch among callers and rate limits fetches.
