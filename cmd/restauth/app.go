@@ -46,10 +46,12 @@ func openStore(ctx context.Context, dsn string) (store, error) {
 // openErr says which database could not be opened, without its password.
 func openErr(dsn string, err error) error {
 	where := redactDSN(dsn)
-	if p, ok := sqlitePath(dsn); ok {
+	if p, ok := sqlitePath(dsn); ok && !isPostgres(dsn) {
 		where = absPath(p)
 	}
-	return fmt.Errorf("open database %s: %s", where, scrubDSN(dsn, describe(err)))
+	// Drivers may explain over several lines (one per address tried).
+	msg := strings.Join(strings.Fields(strings.ReplaceAll(strings.ReplaceAll(describe(err), ":\n", ": "), "\n", "; ")), " ")
+	return fmt.Errorf("open database %s: %s", where, scrubDSN(dsn, msg))
 }
 
 func isPostgres(dsn string) bool {

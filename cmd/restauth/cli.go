@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -249,8 +250,11 @@ func backupCmd(ctx context.Context, in *invocation) error {
 	dsn, file := in.cfg.db, in.args[0]
 	if isPostgres(dsn) {
 		fmt.Fprintf(in.stdout, "restauth backup copies SQLite databases; for PostgreSQL run pg_dump, keeping the file private:\n\n"+
-			"  (umask 077 && pg_dump --format=custom --file=%s '%s')\n", shellQuote(file), redactDSN(dsn))
+			"  %s\n", pgDumpCommand(dsn, file))
 		return nil
+	}
+	if _, ok := sqlitePath(dsn); !ok {
+		return errors.New("an in-memory database has nothing to back up")
 	}
 	if err := requireDatabase(ctx, dsn); err != nil {
 		return err
@@ -272,4 +276,33 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// pgDumpCommand is the shell command that backs up the PostgreSQL database
+// of dsn to file, readable by its owner only. The password is left out
+// (pg_dump asks for it, or reads PGPASSWORD or ~/.pgpass), and settings
+// that only restauth's driver knows are dropped; search_path becomes
+// --schema.
+func pgDumpCommand(dsn, file string) string {
+	schema := ""
+	if u, err := url.Parse(redactDSN(dsn)); err == nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.User(u.User.Username())
+		}
+		q := u.Query()
+		for k := range q {
+			if secretParam(k) || strings.HasPrefix(k, "pool_") {
+				delete(q, k)
+			}
+		}
+		if sp := q.Get("search_path"); sp != "" {
+			schema = " --schema=" + shellQuote(sp)
+			q.Del("search_path")
+		}
+		u.RawQuery = q.Encode()
+		dsn = u.String()
+	} else {
+		dsn = redactDSN(dsn)
+	}
+	return fmt.Sprintf("(umask 077 && pg_dump --format=custom%s --file=%s %s)", schema, shellQuote(file), shellQuote(dsn))
 }

@@ -171,7 +171,7 @@ func findCommand(args []string) (*command, []string, error) {
 	if slices.Contains(groups, name) {
 		subs := subcommands(name)
 		if len(rest) == 0 {
-			return nil, nil, usagef("restauth %s needs a command: %s (see restauth %s -h)", name, strings.Join(subs, ", "), name)
+			return nil, nil, usagef("%s needs a command: %s (see restauth %s -h)", name, strings.Join(subs, ", "), name)
 		}
 		if isHelp(rest[0]) {
 			return nil, nil, errHelp
@@ -262,7 +262,7 @@ func parseCommand(cmd *command, args []string, getenv func(string) string) (*con
 		}
 		if f == nil {
 			if lookupFlag(name) != nil {
-				return nil, nil, usagef("restauth %s does not take --%s (see restauth %s -h)", cmd.name, name, cmd.name)
+				return nil, nil, usagef("%s does not take --%s (see restauth %s -h)", cmd.name, name, cmd.name)
 			}
 			return nil, nil, usagef("unknown flag %s (see restauth %s -h)", strings.SplitN(a, "=", 2)[0], cmd.name)
 		}
@@ -291,10 +291,10 @@ func parseCommand(cmd *command, args []string, getenv func(string) string) (*con
 		if len(extra) > 1 {
 			noun = "arguments"
 		}
-		return nil, nil, usagef("restauth %s: unexpected %s %s (see restauth %s -h)", cmd.name, noun, strings.Join(quoted, " "), cmd.name)
+		return nil, nil, usagef("%s: unexpected %s %s (see restauth %s -h)", cmd.name, noun, strings.Join(quoted, " "), cmd.name)
 	}
 	if len(pos) < len(cmd.args) {
-		return nil, nil, usagef("restauth %s needs %s (see restauth %s -h)", cmd.name, strings.Join(cmd.args[len(pos):], " "), cmd.name)
+		return nil, nil, usagef("%s needs %s (see restauth %s -h)", cmd.name, strings.Join(cmd.args[len(pos):], " "), cmd.name)
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, nil, &usageError{err.Error()}
