@@ -28,6 +28,9 @@ func (db *DB) Backup(ctx context.Context, file string) (err error) {
 			os.Remove(file)
 		}
 	}()
+	// The reader pool is query_only, which refuses VACUUM INTO; on the
+	// writer it holds this process's writes back for the copy's duration,
+	// while other processes keep writing (WAL).
 	if _, err := db.write.ExecContext(ctx, `VACUUM INTO ?`, file); err != nil {
 		return fmt.Errorf("sqlite: backup to %s: %w", file, err)
 	}
