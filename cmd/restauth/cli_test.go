@@ -329,3 +329,43 @@ func TestBackup(t *testing.T) {
 		t.Errorf("backup on PostgreSQL: %+v\nwant %q", r, want)
 	}
 }
+
+// TestPostgresPasswordNeverPrinted gives the password as a URL query
+// parameter, which the server accepts, and checks that migrate, the
+// startup line and an error all print it redacted.
+func TestPostgresPasswordNeverPrinted(t *testing.T) {
+	base := os.Getenv("RESTAUTH_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("RESTAUTH_TEST_POSTGRES not set: skipping the PostgreSQL DSN test")
+	}
+	const secret = "s3cret-in-query"
+	dsn := freshPostgresSchema(t, base) + "&password=" + secret
+	env := map[string]string{"RESTAUTH_DB": dsn}
+
+	r := cli(t, "", env, "", "migrate")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "created postgres://") || !strings.Contains(r.stdout, "password=xxxxx") {
+		t.Errorf("migrate: %+v, want the created line with the password redacted", r)
+	}
+	r2 := cli(t, "", env, "", "migrate")
+	if !strings.HasPrefix(r2.stdout, "migrations applied to postgres://") {
+		t.Errorf("second migrate: %+v", r2)
+	}
+	s := launch(t, context.Background(), env)
+	s.cancel()
+	if err := <-s.done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(s.logs.String(), "password=xxxxx") || !strings.Contains(s.logs.String(), "db_created=false") {
+		t.Errorf("startup line does not name the database redacted:\n%s", s.logs)
+	}
+	bad := strings.Replace(dsn, "127.0.0.1:5432", "127.0.0.1:1", 1)
+	r3 := cli(t, "", map[string]string{"RESTAUTH_DB": bad}, "", "user", "list")
+	if r3.code != 1 || !strings.HasPrefix(r3.stderr, "restauth: open database postgres://") || strings.Count(r3.stderr, "\n") != 1 {
+		t.Errorf("unreachable database: %+v, want one line naming it", r3)
+	}
+	for _, out := range []string{r.stdout, r.stderr, r2.stdout, s.logs.String(), r3.stderr} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the password was printed:\n%s", out)
+		}
+	}
+}
