@@ -369,3 +369,28 @@ func TestPostgresPasswordNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+// TestOperatorSeesCause checks that an operator command shows the cause of
+// an internal failure, not the sentence clients get.
+func TestOperatorSeesCause(t *testing.T) {
+	dir := t.TempDir()
+	if r := cli(t, dir, nil, "", "migrate"); r.code != 0 {
+		t.Fatalf("migrate: %+v", r)
+	}
+	conn, err := sql.Open("sqlite", filepath.Join(dir, "restauth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(`DROP TABLE sessions`); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	r := cli(t, dir, map[string]string{"RESTAUTH_USER_PASSWORD": "a fine passphrase"}, "", "user", "add", "grace")
+	if r.code != 0 {
+		t.Fatalf("user add: %+v", r)
+	}
+	r = cli(t, dir, nil, "", "user", "delete", "grace")
+	if r.code != 1 || strings.Contains(r.stderr, "an internal error occurred") || !strings.Contains(r.stderr, "no such table: sessions") {
+		t.Errorf("user delete on a damaged database: %+v, want exit 1 and the cause", r)
+	}
+}

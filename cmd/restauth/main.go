@@ -27,6 +27,11 @@ func main() {
 		cancel()
 		<-sigs
 		close(force)
+		// Should even the cut-short shutdown hang, a third signal ends the
+		// process where it stands.
+		<-sigs
+		fmt.Fprintln(os.Stderr, "restauth: third signal: exiting at once")
+		os.Exit(1)
 	}()
 	err := run(withForce(ctx, force), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	os.Exit(exitCode(err, os.Stderr))
