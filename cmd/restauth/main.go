@@ -330,7 +330,7 @@ func (c *command) usage() string {
 		if !f.isSwitch() {
 			flag += " " + f.arg
 		}
-		fmt.Fprintf(&b, "  %-32s %s\n      %s", flag, f.env(), f.usage)
+		fmt.Fprintf(&b, "  %-36s %s\n      %s", flag, f.env(), f.usage)
 		if d := f.get(defaults); d != "" && d != "false" {
 			fmt.Fprintf(&b, " (default %s)", d)
 		}
