@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/internal/gate"
 )
 
 // Algorithm is the only JWS algorithm restauth signs with and accepts.
@@ -28,19 +29,17 @@ const (
 	// signs. It equals the JWKS max-age, so that every verifier caching the
 	// JWKS has seen the new key before the first token signed with it.
 	DefaultPublishDelay = 5 * time.Minute
-	// DefaultReloadInterval is how often Run reloads keys from the store.
-	DefaultReloadInterval = 30 * time.Second
 	// DefaultMissReloadInterval is the least time between reloads triggered
 	// by a lookup of an unknown kid.
 	DefaultMissReloadInterval = time.Second
 )
 
+// ErrUnusableKey is returned by Ring.Load when the store holds a key that
+// cannot be used (corrupt or of another algorithm) and has not been retired.
+var ErrUnusableKey = errors.New("token: unusable signing key in the store")
+
 // ErrUnknownKey is returned by a KeySource when no usable key has the kid.
 var ErrUnknownKey = errors.New("token: unknown signing key")
-
-// errThrottled reports that a reload on a miss was skipped because the last
-// one is too recent.
-var errThrottled = errors.New("token: reload throttled")
 
 // missTimeout bounds a reload started by a lookup, which runs detached from
 // the caller's context so that one impatient caller cannot fail it for the
@@ -58,8 +57,8 @@ type RingOptions struct {
 	// MissReloadInterval is the least time between reloads caused by a
 	// lookup of an unknown kid; DefaultMissReloadInterval when zero.
 	MissReloadInterval time.Duration
-	// Logger receives reload failures from Run and the ids of stored keys
-	// that are skipped as unusable; slog.Default() when nil.
+	// Logger receives the ids of stored keys that are skipped as unusable;
+	// nothing is logged when nil.
 	Logger *slog.Logger
 }
 
@@ -74,7 +73,9 @@ type Ring struct {
 
 	state    atomic.Pointer[ringState]
 	reloadMu sync.Mutex // Serialises reloads so an older read never replaces a newer one.
-	miss     gate
+	miss     *gate.Gate
+	// generated is the id of the key Load generated, or "".
+	generated string
 }
 
 // ringKey is one usable key with its decoded material.
@@ -97,10 +98,9 @@ func NewRing(store restauth.KeyStore, opts RingOptions) *Ring {
 		opts.MissReloadInterval = DefaultMissReloadInterval
 	}
 	if opts.Logger == nil {
-		opts.Logger = slog.Default()
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Ring{store: store, log: opts.Logger, now: time.Now}
-	r.miss.every = opts.MissReloadInterval
+	r := &Ring{store: store, log: opts.Logger, now: time.Now, miss: gate.New(opts.MissReloadInterval, missTimeout)}
 	r.state.Store(buildState(nil))
 	return r
 }
@@ -115,13 +115,22 @@ func (r *Ring) String() string {
 	return "token.Ring{kids: [" + strings.Join(ids, " ") + "]}"
 }
 
-// Load loads the keys from the store and, when the store holds no usable
-// key, generates one that signs at once, stores it and loads again. Two
+// Load loads the keys from the store and, when the store holds no key at
+// all, generates one that signs at once, stores it and loads again. Two
 // instances starting together may both add a key; both keys are published
 // and every instance signs with the same one once it has reloaded.
+//
+// A stored key that cannot be used and has not been retired is an error
+// (wrapping ErrUnusableKey): skipping it would quietly invalidate every
+// token it signed, and generating a replacement would hide the damage.
+// Rotating (which retires it) is the way out.
 func (r *Ring) Load(ctx context.Context) error {
-	if err := r.Reload(ctx); err != nil {
+	bad, err := r.reload(ctx)
+	if err != nil {
 		return err
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%w: %s", ErrUnusableKey, strings.Join(bad, "; "))
 	}
 	if len(r.state.Load().keys) > 0 {
 		return nil
@@ -140,17 +149,38 @@ func (r *Ring) Load(ctx context.Context) error {
 	if len(r.state.Load().keys) == 0 {
 		return errors.New("token: no usable signing key after storing one")
 	}
+	r.generated = k.ID
 	return nil
 }
 
-// Reload replaces the in-memory keys with those in the store.
+// Generated returns the id of the key that Load generated because the store
+// held none, or "" when it found one.
+func (r *Ring) Generated() string {
+	return r.generated
+}
+
+// Wait returns once no reload started by a lookup is in flight, so that the
+// store can be closed without one still using it.
+func (r *Ring) Wait() {
+	r.miss.Wait()
+}
+
+// Reload replaces the in-memory keys with those in the store. A stored key
+// that cannot be used is skipped and logged.
 func (r *Ring) Reload(ctx context.Context) error {
+	_, err := r.reload(ctx)
+	return err
+}
+
+// reload is Reload that also returns what is wrong with each unusable key
+// that has not been retired.
+func (r *Ring) reload(ctx context.Context) (unretired []string, err error) {
 	r.reloadMu.Lock()
 	defer r.reloadMu.Unlock()
 	now := r.now()
 	stored, err := r.store.SigningKeys(ctx, now)
 	if err != nil {
-		return fmt.Errorf("token: load signing keys: %w", err)
+		return nil, fmt.Errorf("token: load signing keys: %w", err)
 	}
 	keys := make([]*ringKey, 0, len(stored))
 	for _, k := range stored {
@@ -163,6 +193,9 @@ func (r *Ring) Reload(ctx context.Context) error {
 				id = "(invalid)"
 			}
 			r.log.Warn("token: skipping unusable signing key", "kid", id, "err", err)
+			if k.ExpiresAt.IsZero() {
+				unretired = append(unretired, "key "+id+": "+err.Error())
+			}
 			continue
 		}
 		if k.ExpiresAt.IsZero() || now.Before(k.ExpiresAt) {
@@ -170,28 +203,7 @@ func (r *Ring) Reload(ctx context.Context) error {
 		}
 	}
 	r.state.Store(buildState(keys))
-	return nil
-}
-
-// Run reloads the keys every interval (DefaultReloadInterval when zero or
-// negative) until ctx ends, so that keys added or retired by other instances
-// are picked up. Failures are logged and the previous keys kept.
-func (r *Ring) Run(ctx context.Context, interval time.Duration) {
-	if interval <= 0 {
-		interval = DefaultReloadInterval
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := r.Reload(ctx); err != nil && ctx.Err() == nil {
-				r.log.Error("token: reloading signing keys failed", "err", err)
-			}
-		}
-	}
+	return unretired, nil
 }
 
 // Rotate adds a new key that is published at once and signs from
@@ -260,11 +272,11 @@ func (r *Ring) PublicKey(ctx context.Context, kid string) (ed25519.PublicKey, er
 	if pub := r.lookup(kid); pub != nil {
 		return pub, nil
 	}
-	err := r.miss.do(ctx, r.now(), true, r.Reload)
+	err := r.miss.Do(ctx, r.now(), false, true, r.Reload)
 	if pub := r.lookup(kid); pub != nil {
 		return pub, nil
 	}
-	if err != nil && !errors.Is(err, errThrottled) {
+	if err != nil && !errors.Is(err, gate.ErrThrottled) {
 		return nil, fmt.Errorf("%w: %w", ErrUnknownKey, err)
 	}
 	return nil, ErrUnknownKey
@@ -379,56 +391,4 @@ func ValidKeyID(kid string) bool {
 		}
 	}
 	return true
-}
-
-// gate runs one reload at a time for callers that missed a key and rate
-// limits them, so a flood of unknown kids costs at most one reload per
-// interval.
-type gate struct {
-	every time.Duration
-
-	mu   sync.Mutex
-	last time.Time
-	call *gateCall
-}
-
-type gateCall struct {
-	done chan struct{}
-	err  error
-}
-
-// do starts fn unless a call is in flight (which it joins) or the last one
-// started less than every ago (errThrottled). When wait is false it returns
-// at once without the result.
-func (g *gate) do(ctx context.Context, now time.Time, wait bool, fn func(context.Context) error) error {
-	g.mu.Lock()
-	c := g.call
-	if c == nil {
-		if !g.last.IsZero() && now.Sub(g.last) < g.every {
-			g.mu.Unlock()
-			return errThrottled
-		}
-		g.last = now
-		c = &gateCall{done: make(chan struct{})}
-		g.call = c
-		go func() {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), missTimeout)
-			defer cancel()
-			c.err = fn(ctx)
-			g.mu.Lock()
-			g.call = nil
-			g.mu.Unlock()
-			close(c.done)
-		}()
-	}
-	g.mu.Unlock()
-	if !wait {
-		return nil
-	}
-	select {
-	case <-c.done:
-		return c.err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

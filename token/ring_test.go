@@ -129,8 +129,9 @@ func TestSigningKeyChoiceIsDeterministic(t *testing.T) {
 	}
 }
 
-func TestUnusableStoredKeysAreSkipped(t *testing.T) {
+func TestUnusableStoredKeys(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
 		good, _ := generateKey(time.Now(), time.Now())
 		badID, _ := generateKey(time.Now(), time.Now())
 		badID.ID = "../x"
@@ -145,19 +146,64 @@ func TestUnusableStoredKeysAreSkipped(t *testing.T) {
 		st := &memKeyStore{keys: []*restauth.SigningKey{good, badID, badAlg, mismatch, shortSeed}}
 		var logs strings.Builder
 		r := NewRing(st, RingOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-		if err := r.Load(context.Background()); err != nil {
+
+		// Load refuses: the keys were in use and their tokens would stop
+		// verifying without a word.
+		err := r.Load(ctx)
+		if !errors.Is(err, ErrUnusableKey) {
+			t.Fatalf("Load with unusable unretired keys: %v, want ErrUnusableKey", err)
+		}
+		for _, want := range []string{"key (invalid)", "algorithm is not EdDSA", "public key does not match", "not a 32-byte Ed25519 seed"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("Load error %q does not say %q", err, want)
+			}
+		}
+		if len(st.keys) != 5 || r.Generated() != "" {
+			t.Errorf("Load stored %d keys, generated %q; want the 5 keys untouched and none generated", len(st.keys), r.Generated())
+		}
+
+		// A reload (a running server) skips them and logs each.
+		if err := r.Reload(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if got, want := jwksKids(t, r.JWKS()), []string{good.ID}; !slices.Equal(got, want) {
 			t.Errorf("JWKS kids = %v, want %v", got, want)
 		}
-		if got := strings.Count(logs.String(), "skipping unusable signing key"); got != 4 {
-			t.Errorf("logged %d skipped keys, want 4:\n%s", got, logs.String())
+		if got := strings.Count(logs.String(), "skipping unusable signing key"); got != 8 {
+			t.Errorf("logged %d skipped keys over two loads, want 8:\n%s", got, logs.String())
 		}
 		if strings.Contains(logs.String(), "../x") {
 			t.Errorf("log repeats an invalid kid:\n%s", logs.String())
 		}
+
+		// Rotating retires them, and then Load starts.
+		if _, err := r.Rotate(ctx, time.Minute, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		r2 := NewRing(st, RingOptions{})
+		if err := r2.Load(ctx); err != nil {
+			t.Errorf("Load after a rotation: %v, want nil", err)
+		}
 	})
+}
+
+func TestLoadReportsGeneratedKey(t *testing.T) {
+	ctx := context.Background()
+	st := &memKeyStore{}
+	r := NewRing(st, RingOptions{})
+	if err := r.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.Generated(), st.keys[0].ID; got != want {
+		t.Errorf("first Load: Generated = %q, want %q", got, want)
+	}
+	r2 := NewRing(st, RingOptions{})
+	if err := r2.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := r2.Generated(); got != "" {
+		t.Errorf("second Load: Generated = %q, want \"\"", got)
+	}
 }
 
 func TestRotation(t *testing.T) {
@@ -297,25 +343,6 @@ func TestPublicKeyStoreFailure(t *testing.T) {
 		if !errors.Is(err, ErrUnknownKey) || !strings.Contains(err.Error(), "database is down") {
 			t.Errorf("PublicKey with failing store: %v, want ErrUnknownKey wrapping the cause", err)
 		}
-	})
-}
-
-func TestRunReloads(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		r, st := newTestRing(t)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { r.Run(ctx, 0); close(done) }()
-
-		k, _ := generateKey(time.Now(), time.Now())
-		st.AddSigningKey(ctx, k)
-		time.Sleep(DefaultReloadInterval)
-		synctest.Wait()
-		if got := r.SigningKey().ID; got != max(k.ID, st.keys[0].ID) {
-			t.Errorf("after a reload interval SigningKey = %s, want %s", got, max(k.ID, st.keys[0].ID))
-		}
-		cancel()
-		<-done
 	})
 }
 

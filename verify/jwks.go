@@ -11,10 +11,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/restauth/restauth/internal/gate"
 	"github.com/restauth/restauth/token"
 )
 
@@ -37,10 +37,6 @@ const (
 	fetchTimeout = 10 * time.Second
 )
 
-// errThrottled reports that a fetch was skipped because the last one is too
-// recent.
-var errThrottled = errors.New("verify: jwks fetch throttled")
-
 // JWKSOptions tune a JWKS client. The zero value is ready to use.
 type JWKSOptions struct {
 	// RefetchInterval is the least time between fetches;
@@ -60,27 +56,18 @@ type JWKSOptions struct {
 // shared by concurrent callers and start at most once per RefetchInterval.
 // When a fetch fails the previous keys stay in use.
 type JWKS struct {
-	url     string
-	client  *http.Client
-	refetch time.Duration
-	maxAge  time.Duration
-	now     func() time.Time
+	url    string
+	client *http.Client
+	maxAge time.Duration
+	now    func() time.Time
 
 	state atomic.Pointer[jwksState]
-
-	mu   sync.Mutex
-	last time.Time  // Start of the latest fetch.
-	call *fetchCall // The fetch in flight, if any.
+	gate  *gate.Gate // Shares one fetch among callers and rate limits fetches.
 }
 
 type jwksState struct {
 	keys    map[string]ed25519.PublicKey
 	expires time.Time
-}
-
-type fetchCall struct {
-	done chan struct{}
-	err  error
 }
 
 // NewJWKS returns a key source that fetches url with client
@@ -96,7 +83,8 @@ func NewJWKS(url string, client *http.Client, opts JWKSOptions) *JWKS {
 	if opts.MaxAge <= 0 {
 		opts.MaxAge = DefaultMaxAge
 	}
-	return &JWKS{url: url, client: client, refetch: opts.RefetchInterval, maxAge: opts.MaxAge, now: time.Now}
+	return &JWKS{url: url, client: client, maxAge: opts.MaxAge, now: time.Now,
+		gate: gate.New(opts.RefetchInterval, fetchTimeout)}
 }
 
 // PublicKey returns the key with the given kid, fetching the set when the
@@ -118,7 +106,7 @@ func (j *JWKS) PublicKey(ctx context.Context, kid string) (ed25519.PublicKey, er
 			return pub, nil
 		}
 	}
-	if err != nil && !errors.Is(err, errThrottled) {
+	if err != nil && !errors.Is(err, gate.ErrThrottled) {
 		return nil, fmt.Errorf("%w: %w", token.ErrUnknownKey, err)
 	}
 	return nil, token.ErrUnknownKey
@@ -135,36 +123,7 @@ func (j *JWKS) Refresh(ctx context.Context) error {
 // force is set, the last one started less than RefetchInterval ago. When wait
 // is false it returns at once.
 func (j *JWKS) fetch(ctx context.Context, now time.Time, force, wait bool) error {
-	j.mu.Lock()
-	c := j.call
-	if c == nil {
-		if !force && !j.last.IsZero() && now.Sub(j.last) < j.refetch {
-			j.mu.Unlock()
-			return errThrottled
-		}
-		j.last = now
-		c = &fetchCall{done: make(chan struct{})}
-		j.call = c
-		go func() {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
-			defer cancel()
-			c.err = j.load(ctx)
-			j.mu.Lock()
-			j.call = nil
-			j.mu.Unlock()
-			close(c.done)
-		}()
-	}
-	j.mu.Unlock()
-	if !wait {
-		return nil
-	}
-	select {
-	case <-c.done:
-		return c.err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return j.gate.Do(ctx, now, force, wait, j.load)
 }
 
 // load fetches and parses the set and replaces the keys in memory.

@@ -151,7 +151,7 @@ func TestHostileTransport(t *testing.T) {
 	})
 
 	t.Run("read-header timeout must be positive", func(t *testing.T) {
-		err := run(t.Context(), []string{"serve", "--read-header-timeout", "0s", "--db", db}, func(string) string { return "" }, io.Discard, io.Discard)
+		err := run(t.Context(), []string{"serve", "--read-header-timeout", "0s", "--db", db}, func(string) string { return "" }, nil, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "--read-header-timeout") {
 			t.Errorf("run with --read-header-timeout 0s: err = %v, want a refusal", err)
 		}

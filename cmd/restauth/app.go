@@ -4,8 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -39,8 +43,136 @@ func openStore(ctx context.Context, dsn string) (store, error) {
 	return sqlite.Open(ctx, dsn)
 }
 
+// openErr says which database could not be opened, without its password.
+func openErr(dsn string, err error) error {
+	where := redactDSN(dsn)
+	if p, ok := sqlitePath(dsn); ok && !isPostgres(dsn) {
+		where = absPath(p)
+	}
+	// Drivers may explain over several lines (one per address tried).
+	msg := strings.Join(strings.Fields(strings.ReplaceAll(strings.ReplaceAll(describe(err), ":\n", ": "), "\n", "; ")), " ")
+	return fmt.Errorf("open database %s: %s", where, scrubDSN(dsn, msg))
+}
+
 func isPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// sqlitePath returns the file a SQLite DSN names, as the sqlite package
+// reads it, and false for an in-memory database.
+func sqlitePath(dsn string) (string, bool) {
+	if rest, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		dsn = strings.TrimPrefix(rest, "//")
+	}
+	base, rawQuery, _ := strings.Cut(dsn, "?")
+	q, _ := url.ParseQuery(rawQuery)
+	if uri, ok := strings.CutPrefix(base, "file:"); ok {
+		if strings.HasPrefix(uri, "//") {
+			_, uri, _ = strings.Cut(uri[2:], "/")
+			uri = "/" + uri
+		}
+		if p, err := url.PathUnescape(uri); err == nil {
+			uri = p
+		}
+		base = uri
+	}
+	if base == "" || base == ":memory:" || q.Get("mode") == "memory" {
+		return "", false
+	}
+	return base, true
+}
+
+func mustSQLitePath(dsn string) string {
+	p, _ := sqlitePath(dsn)
+	return p
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// describeDatabase names the database for the operator (an absolute path,
+// or a URL without its password) and tells whether opening it will create
+// it: a SQLite file that does not exist, a PostgreSQL schema without
+// restauth's tables.
+func describeDatabase(ctx context.Context, dsn string) (where string, created bool, err error) {
+	if isPostgres(dsn) {
+		ok, err := postgresHasSchema(ctx, dsn)
+		return redactDSN(dsn), !ok, err
+	}
+	p, ok := sqlitePath(dsn)
+	if !ok {
+		return "an in-memory SQLite database", true, nil
+	}
+	_, err = os.Stat(p)
+	return absPath(p), errors.Is(err, os.ErrNotExist), nil
+}
+
+// redactDSN hides every credential in a database URL before it is printed:
+// the password of the user information and any password, sslpassword or
+// other secret query parameter.
+func redactDSN(dsn string) string {
+	if !isPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		// Not printable safely in part: keep only the scheme.
+		scheme, _, _ := strings.Cut(dsn, "://")
+		return scheme + "://(unparsable URL)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	changed := false
+	for k := range q {
+		if secretParam(k) {
+			q[k] = []string{"xxxxx"}
+			changed = true
+		}
+	}
+	if changed {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+func secretParam(k string) bool {
+	k = strings.ToLower(k)
+	return strings.Contains(k, "password") || strings.Contains(k, "secret") || k == "sslkey"
+}
+
+// scrubDSN removes from msg every secret of dsn, in case a driver error
+// repeats it.
+func scrubDSN(dsn, msg string) string {
+	if !isPostgres(dsn) {
+		return msg
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return msg
+	}
+	secrets := []string{}
+	if pw, has := u.User.Password(); has {
+		secrets = append(secrets, pw, url.QueryEscape(pw), url.PathEscape(pw))
+	}
+	for k, vs := range u.Query() {
+		if secretParam(k) {
+			for _, v := range vs {
+				secrets = append(secrets, v, url.QueryEscape(v))
+			}
+		}
+	}
+	for _, s := range secrets {
+		if len(s) >= 1 {
+			msg = strings.ReplaceAll(msg, s, "xxxxx")
+		}
+	}
+	return msg
 }
 
 // unicodeNorm adapts golang.org/x/text to the domain's Normalizer.
@@ -56,29 +188,23 @@ type app struct {
 	svc    *restauth.Service
 	revs   *restauth.RevocationSet
 	hasher *password.Hasher
+	logger *slog.Logger
 }
 
 // refreshSecretName names the stored secret that seals refresh-token
 // children during the rotation grace window.
 const refreshSecretName = "refresh-seal-v1"
 
-func newApp(ctx context.Context, cfg *config, logger *slog.Logger) (*app, error) {
-	st, err := openStore(ctx, cfg.db)
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	a, err := wire(ctx, cfg, st, logger)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	return a, nil
-}
-
+// wire builds the serving Service on an open store: it loads the signing
+// keys (generating the first), the refresh-sealing secret and the
+// revocations.
 func wire(ctx context.Context, cfg *config, st store, logger *slog.Logger) (*app, error) {
-	ring := token.NewRing(st, token.RingOptions{})
+	ring := token.NewRing(st, token.RingOptions{Logger: logger})
 	if err := ring.Load(ctx); err != nil {
-		return nil, fmt.Errorf("load signing keys: %w", err)
+		if errors.Is(err, token.ErrUnusableKey) {
+			return nil, fmt.Errorf("%v. Tokens it signed can no longer be verified; to retire it and sign with a new key, run: restauth keys rotate (with the same --db), then start again", err)
+		}
+		return nil, fmt.Errorf("load signing keys: %s", describe(err))
 	}
 	secret, err := st.Secret(ctx, refreshSecretName, func() ([]byte, error) {
 		b := make([]byte, 32)
@@ -86,17 +212,17 @@ func wire(ctx context.Context, cfg *config, st store, logger *slog.Logger) (*app
 		return b, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("load refresh secret: %w", err)
+		return nil, fmt.Errorf("load refresh secret: %s", describe(err))
 	}
 	codec, err := token.NewRefreshCodec(secret)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the stored refresh secret cannot be used: %w", err)
 	}
 	d := cfg.domain
 	verifier := token.NewVerifier(ring, token.VerifierOptions{Issuer: d.Issuer, Audience: d.Audience, Leeway: d.Leeway})
 	revs := restauth.NewRevocationSet(d.RevocationKeep())
 	if err := revs.Sync(ctx, st, time.Now()); err != nil {
-		return nil, fmt.Errorf("load revocations: %w", err)
+		return nil, fmt.Errorf("load revocations: %s", describe(err))
 	}
 	hasher := password.New(cfg.hash)
 	svc := restauth.NewService(d, restauth.Deps{
@@ -105,7 +231,7 @@ func wire(ctx context.Context, cfg *config, st store, logger *slog.Logger) (*app
 		Revocations: revs, Normalizer: unicodeNorm{}, IsCommon: password.IsCommon,
 		Logger: logger, NewID: newSessionID,
 	})
-	return &app{store: st, ring: ring, svc: svc, revs: revs, hasher: hasher}, nil
+	return &app{store: st, ring: ring, svc: svc, revs: revs, hasher: hasher, logger: logger}, nil
 }
 
 // newSessionID returns 128 random bits, URL-safe.
@@ -136,17 +262,27 @@ func (a *app) ready(ctx context.Context) error {
 // syncRevocations keeps the in-memory revocation view current, so that a
 // revocation made by another instance or by the CLI takes effect within one
 // interval even without a notification.
-func (a *app) syncRevocations(ctx context.Context, interval time.Duration, logger *slog.Logger) {
+func (a *app) syncRevocations(ctx context.Context, interval time.Duration) {
 	every(ctx, interval, func() {
 		if err := a.revs.Sync(ctx, a.store, time.Now()); err != nil && ctx.Err() == nil {
-			logger.Warn("revocation sync failed", "err", err)
+			a.logger.Warn("revocation sync failed", "err", err)
+		}
+	})
+}
+
+// reloadKeys picks up keys added or retired by other instances or by
+// restauth keys rotate.
+func (a *app) reloadKeys(ctx context.Context, interval time.Duration) {
+	every(ctx, interval, func() {
+		if err := a.ring.Reload(ctx); err != nil && ctx.Err() == nil {
+			a.logger.Error("reloading signing keys failed", "err", err)
 		}
 	})
 }
 
 // sweep deletes ended sessions and idle counters every interval, so the
 // tables stay bounded by live data.
-func (a *app) sweep(ctx context.Context, interval time.Duration, logger *slog.Logger) {
+func (a *app) sweep(ctx context.Context, interval time.Duration) {
 	sw, ok := a.store.(restauth.Sweeper)
 	if !ok {
 		return
@@ -155,14 +291,15 @@ func (a *app) sweep(ctx context.Context, interval time.Duration, logger *slog.Lo
 		sb, cb := a.svc.SweepCutoffs(time.Now())
 		n, err := sw.Sweep(ctx, sb, cb)
 		if err != nil && ctx.Err() == nil {
-			logger.Warn("sweep failed", "err", err)
+			a.logger.Warn("sweep failed", "err", err)
 		} else if n > 0 {
-			logger.Info("swept ended sessions and idle counters", "rows", n)
+			a.logger.Info("swept ended sessions and idle counters", "rows", n)
 		}
 	})
 }
 
-// every calls fn each interval until ctx ends.
+// every calls fn each interval until ctx ends. It is the one periodic loop
+// of the program.
 func every(ctx context.Context, interval time.Duration, fn func()) {
 	t := time.NewTicker(interval)
 	defer t.Stop()

@@ -2,12 +2,11 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,17 +14,17 @@ import (
 	"github.com/restauth/restauth/password"
 )
 
-// config is every setting of restauth serve. Each is a flag and, with the
-// RESTAUTH_ prefix, an environment variable; this file is the one place
-// where names and defaults are declared.
+// config is every setting of restauth. Each is a flag and, with the
+// RESTAUTH_ prefix, an environment variable; flagTable below is the one place
+// where names, defaults and accepted values are declared.
 type config struct {
 	addr, db          string
 	tlsCert, tlsKey   string
 	logLevel, logFmt  string
 	insecureHTTP      bool
-	trustedProxies    string
-	corsOrigins       string
-	introspectClients string
+	trustedProxies    []netip.Prefix
+	corsOrigins       []string
+	introspectClients map[string]string
 
 	domain restauth.Config
 	hash   password.Options
@@ -36,131 +35,345 @@ type config struct {
 	keyReload         time.Duration
 }
 
-func newFlagSet(name string, cfg *config, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	d := restauth.DefaultConfig()
-	cfg.domain = d
-	fs.StringVar(&cfg.db, "db", "./restauth.db", "database: a SQLite file path (or sqlite: URL), or a postgres:// URL")
-	return fs
-}
-
-// serveFlags declares the flags of restauth serve.
-func serveFlags(cfg *config, stderr io.Writer) *flag.FlagSet {
-	fs := newFlagSet("serve", cfg, stderr)
-	d := &cfg.domain
-	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:5000", "listen address")
-	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS with HTTP/2 and HSTS")
-	fs.StringVar(&cfg.tlsKey, "tls-key", "", "TLS private key file (PEM)")
-	fs.BoolVar(&cfg.insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback address (only behind a TLS-terminating proxy)")
-	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.StringVar(&cfg.logFmt, "log-format", "text", "log format: text or json")
-	fs.StringVar(&cfg.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or addresses whose X-Forwarded-*/Forwarded headers are believed")
-	fs.StringVar(&cfg.corsOrigins, "cors-origins", "", "comma-separated exact origins allowed by CORS (empty: CORS off)")
-	fs.StringVar(&cfg.introspectClients, "introspect-clients", "", "comma-separated id:secret pairs allowed to call POST /api/introspect (empty: disabled)")
-
-	fs.StringVar(&d.Issuer, "issuer", d.Issuer, "the iss claim of access tokens")
-	fs.StringVar(&d.Audience, "audience", d.Audience, "the aud claim of access tokens")
-	fs.DurationVar(&d.AccessTTL, "token-ttl", d.AccessTTL, "access-token lifetime")
-	fs.DurationVar(&d.SessionTTL, "session-ttl", d.SessionTTL, "absolute session lifetime")
-	fs.DurationVar(&d.SessionIdle, "session-idle", d.SessionIdle, "a session not refreshed for this long ends")
-	fs.DurationVar(&d.RefreshGrace, "refresh-grace", d.RefreshGrace, "window in which a rotated refresh token returns the same child")
-	fs.DurationVar(&d.Leeway, "leeway", d.Leeway, "clock-skew allowance for exp, nbf and iat")
-	fs.IntVar(&d.MinPasswordLen, "password-min", d.MinPasswordLen, "minimum password length in characters")
-	fs.IntVar(&d.MaxPasswordLen, "password-max", d.MaxPasswordLen, "maximum password length in characters (at most 1024; passwords are also limited to 1024 bytes of UTF-8)")
-	fs.IntVar(&d.AccountFreeFailures, "account-free-failures", d.AccountFreeFailures, "failed logins per account before the tarpit delay starts")
-	fs.IntVar(&d.AccountMaxFailures, "account-max-failures", d.AccountMaxFailures, "failed logins per account per window before logins wait for the window to end (0 disables the per-account tarpit)")
-	fs.DurationVar(&d.AccountWindow, "account-window", d.AccountWindow, "per-account failure window")
-	fs.DurationVar(&d.AccountDelayMax, "account-delay-max", d.AccountDelayMax, "largest tarpit delay between attempts on one account")
-	fs.IntVar(&d.LoginIPLimit, "login-ip-limit", d.LoginIPLimit, "failed logins per client IP per window (0 disables)")
-	fs.DurationVar(&d.LoginIPWindow, "login-ip-window", d.LoginIPWindow, "per-IP failed-login window")
-	fs.IntVar(&d.RegisterIPLimit, "register-ip-limit", d.RegisterIPLimit, "registrations per client IP per window (0 disables)")
-	fs.DurationVar(&d.RegisterIPWindow, "register-ip-window", d.RegisterIPWindow, "per-IP registration window")
-
-	p := password.DefaultParams
-	cfg.hash.Params = p
-	fs.Func("argon2-memory", fmt.Sprintf("argon2id memory in KiB (default %d)", p.Memory), uintFlag(&cfg.hash.Params.Memory))
-	fs.Func("argon2-time", fmt.Sprintf("argon2id iterations (default %d)", p.Time), uintFlag(&cfg.hash.Params.Time))
-	fs.Func("argon2-threads", fmt.Sprintf("argon2id parallelism (default %d)", p.Threads), func(s string) error {
-		var v uint32
-		if err := uintFlag(&v)(s); err != nil || v == 0 || v > 255 {
-			return errors.New("must be 1 to 255")
-		}
-		cfg.hash.Params.Threads = uint8(v)
-		return nil
-	})
-	fs.IntVar(&cfg.hash.MaxConcurrent, "hash-concurrency", runtime.NumCPU(), "password hashes computed at once (the admission gate)")
-	fs.IntVar(&cfg.hash.MaxQueue, "hash-queue", 64, "password hashes waiting for a slot before 503")
-	fs.DurationVar(&cfg.hash.QueueTimeout, "hash-wait", 2*time.Second, "longest wait for a hashing slot before 503")
-	fs.IntVar(&cfg.hash.Nice, "hash-nice", 5, "nice value of the password-hashing threads, so request handling wins the CPU over a login flood (0: hash at normal priority; Linux only)")
-
-	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "grace period for in-flight requests on SIGINT/SIGTERM")
-	fs.DurationVar(&cfg.readHeaderTimeout, "read-header-timeout", 5*time.Second, "longest time a client may take to send the request headers (cuts off slowloris clients)")
-	fs.DurationVar(&cfg.revocationSync, "revocation-sync", time.Second, "how often the in-memory revocation view is resynchronised from the database")
-	fs.DurationVar(&cfg.keyReload, "key-reload", 30*time.Second, "how often signing keys are reloaded from the database")
-	return fs
-}
-
-func uintFlag(dst *uint32) func(string) error {
-	return func(s string) error {
-		var v uint32
-		if _, err := fmt.Sscanf(s, "%d", &v); err != nil || v == 0 {
-			return errors.New("must be a positive integer")
-		}
-		*dst = v
-		return nil
+// defaultConfig returns the settings used when no flag or variable is given.
+func defaultConfig() *config {
+	return &config{
+		addr:     "127.0.0.1:5000",
+		db:       "./restauth.db",
+		logLevel: "info",
+		logFmt:   "text",
+		domain:   restauth.DefaultConfig(),
+		hash: password.Options{
+			Params:        password.DefaultParams,
+			MaxConcurrent: runtime.NumCPU(),
+			MaxQueue:      64,
+			QueueTimeout:  2 * time.Second,
+			Nice:          5,
+		},
+		shutdownTimeout:   10 * time.Second,
+		readHeaderTimeout: 5 * time.Second,
+		revocationSync:    time.Second,
+		keyReload:         30 * time.Second,
 	}
 }
 
-// parse applies RESTAUTH_* environment variables, then the command line,
-// which wins.
-func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		env := "RESTAUTH_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(env); v != "" && err == nil {
-			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s: %v", env, e)
+// flagDef is one setting. set parses a value given on the command line or in
+// the environment; its error names the value and the accepted form, and the
+// parser prefixes the flag or variable name. get shows the current value, so
+// that help prints the default.
+type flagDef struct {
+	name  string
+	arg   string // The placeholder for the value in help; "" for a switch.
+	usage string
+	set   func(c *config, s string) error
+	get   func(c *config) string
+}
+
+// env is the environment variable that also sets the flag.
+func (f *flagDef) env() string {
+	return "RESTAUTH_" + strings.ToUpper(strings.ReplaceAll(f.name, "-", "_"))
+}
+
+func (f *flagDef) isSwitch() bool { return f.arg == "" }
+
+// flagTable declares every flag. restauth serve takes them all; each
+// operator command lists the few it uses (see commands in main.go). A new
+// flag is one entry here, one line in docs/operations.md (a test compares
+// them) and, when an operator command needs it, its name in that command's
+// list.
+var flagTable = []*flagDef{
+	addrFlag("addr", "listen address, host:port (plain HTTP only on a loopback address unless --insecure-http)",
+		func(c *config) *string { return &c.addr }),
+	stringFlag("db", "PATH|URL", "database: a SQLite file path (or sqlite: URL), or a postgres:// URL",
+		func(c *config) *string { return &c.db }),
+	stringFlag("tls-cert", "FILE", "TLS certificate file (PEM); with --tls-key, serve HTTPS with HTTP/2 and HSTS",
+		func(c *config) *string { return &c.tlsCert }),
+	stringFlag("tls-key", "FILE", "TLS private key file (PEM)",
+		func(c *config) *string { return &c.tlsKey }),
+	boolFlag("insecure-http", "allow plain HTTP on a non-loopback address (only behind a TLS-terminating proxy)",
+		func(c *config) *bool { return &c.insecureHTTP }),
+	choiceFlag("log-level", "log level", []string{"debug", "info", "warn", "error"},
+		func(c *config) *string { return &c.logLevel }),
+	choiceFlag("log-format", "log format", []string{"text", "json"},
+		func(c *config) *string { return &c.logFmt }),
+	{
+		name: "trusted-proxies", arg: "CIDRS",
+		usage: "comma-separated CIDRs or addresses whose X-Forwarded-*/Forwarded headers are believed",
+		set: func(c *config, s string) (err error) {
+			c.trustedProxies, err = parsePrefixes(s)
+			return err
+		},
+		get: func(c *config) string {
+			var out []string
+			for _, p := range c.trustedProxies {
+				out = append(out, p.String())
+			}
+			return strings.Join(out, ",")
+		},
+	},
+	{
+		name: "cors-origins", arg: "ORIGINS",
+		usage: "comma-separated exact origins allowed by CORS (empty: CORS off)",
+		set: func(c *config, s string) error {
+			origins := splitList(s)
+			for _, o := range origins {
+				if o == "*" || o == "null" {
+					return fmt.Errorf("%q cannot be allowed for a credentialed API; list exact origins such as https://app.example.com", o)
+				}
+			}
+			c.corsOrigins = origins
+			return nil
+		},
+		get: func(c *config) string { return strings.Join(c.corsOrigins, ",") },
+	},
+	{
+		name: "introspect-clients", arg: "ID:SECRET,...",
+		usage: "comma-separated id:secret pairs allowed to call POST /api/introspect (empty: disabled)",
+		set: func(c *config, s string) (err error) {
+			c.introspectClients, err = parseClients(s)
+			return err
+		},
+		get: func(c *config) string {
+			if len(c.introspectClients) == 0 {
+				return ""
+			}
+			return "(set)" // Never the secrets.
+		},
+	},
+
+	stringFlag("issuer", "NAME", "the iss claim of access tokens", func(c *config) *string { return &c.domain.Issuer }),
+	stringFlag("audience", "NAME", "the aud claim of access tokens", func(c *config) *string { return &c.domain.Audience }),
+	durationFlag("token-ttl", "access-token lifetime", time.Second, func(c *config) *time.Duration { return &c.domain.AccessTTL }),
+	durationFlag("session-ttl", "absolute session lifetime", time.Second, func(c *config) *time.Duration { return &c.domain.SessionTTL }),
+	durationFlag("session-idle", "a session not refreshed for this long ends", time.Second, func(c *config) *time.Duration { return &c.domain.SessionIdle }),
+	durationFlag("refresh-grace", "window in which a rotated refresh token returns the same child", 0, func(c *config) *time.Duration { return &c.domain.RefreshGrace }),
+	durationFlag("leeway", "clock-skew allowance for exp, nbf and iat", 0, func(c *config) *time.Duration { return &c.domain.Leeway }),
+	intFlag("password-min", "minimum password length in characters", 1, 1024, func(c *config) *int { return &c.domain.MinPasswordLen }),
+	intFlag("password-max", "maximum password length in characters (passwords are also limited to 1024 bytes of UTF-8)", 1, 1024, func(c *config) *int { return &c.domain.MaxPasswordLen }),
+	intFlag("account-free-failures", "failed logins per account before the tarpit delay starts", 0, 1<<30, func(c *config) *int { return &c.domain.AccountFreeFailures }),
+	intFlag("account-max-failures", "failed logins per account per window before logins wait for the window to end (0 disables the per-account tarpit)", 0, 1<<30, func(c *config) *int { return &c.domain.AccountMaxFailures }),
+	durationFlag("account-window", "per-account failure window", time.Second, func(c *config) *time.Duration { return &c.domain.AccountWindow }),
+	durationFlag("account-delay-max", "largest tarpit delay between attempts on one account", time.Second, func(c *config) *time.Duration { return &c.domain.AccountDelayMax }),
+	intFlag("login-ip-limit", "failed logins per client IP per window (0 disables)", 0, 1<<30, func(c *config) *int { return &c.domain.LoginIPLimit }),
+	durationFlag("login-ip-window", "per-IP failed-login window", time.Second, func(c *config) *time.Duration { return &c.domain.LoginIPWindow }),
+	intFlag("register-ip-limit", "registrations per client IP per window (0 disables)", 0, 1<<30, func(c *config) *int { return &c.domain.RegisterIPLimit }),
+	durationFlag("register-ip-window", "per-IP registration window", time.Second, func(c *config) *time.Duration { return &c.domain.RegisterIPWindow }),
+
+	uint32Flag("argon2-memory", "argon2id memory in KiB", 8, 256<<10, func(c *config) *uint32 { return &c.hash.Params.Memory }),
+	uint32Flag("argon2-time", "argon2id passes over the memory", 1, 16, func(c *config) *uint32 { return &c.hash.Params.Time }),
+	{
+		name: "argon2-threads", arg: "N", usage: "argon2id parallelism (lanes)",
+		set: func(c *config, s string) error {
+			v, err := parseInt(s, 1, 16)
+			c.hash.Params.Threads = uint8(v)
+			return err
+		},
+		get: func(c *config) string { return strconv.Itoa(int(c.hash.Params.Threads)) },
+	},
+	intFlag("hash-concurrency", "password hashes computed at once (the admission gate; default: the number of CPUs)", 1, 4096, func(c *config) *int { return &c.hash.MaxConcurrent }),
+	intFlag("hash-queue", "password hashes waiting for a slot before 503 (0 selects the default)", 0, 1<<20, func(c *config) *int { return &c.hash.MaxQueue }),
+	durationFlag("hash-wait", "longest wait for a hashing slot before 503 (0 selects the default)", 0, func(c *config) *time.Duration { return &c.hash.QueueTimeout }),
+	intFlag("hash-nice", "nice value of the password-hashing threads, so request handling wins the CPU over a login flood (0: hash at normal priority; Linux only)", 0, 19, func(c *config) *int { return &c.hash.Nice }),
+
+	durationFlag("shutdown-timeout", "grace period for in-flight requests on SIGINT/SIGTERM (a second signal cuts it short)", 0, func(c *config) *time.Duration { return &c.shutdownTimeout }),
+	durationFlag("read-header-timeout", "longest time a client may take to send the request headers (cuts off slowloris clients)", time.Millisecond, func(c *config) *time.Duration { return &c.readHeaderTimeout }),
+	durationFlag("revocation-sync", "how often the in-memory revocation view is resynchronised from the database", time.Millisecond, func(c *config) *time.Duration { return &c.revocationSync }),
+	durationFlag("key-reload", "how often signing keys are reloaded from the database", time.Millisecond, func(c *config) *time.Duration { return &c.keyReload }),
+}
+
+// lookupFlag returns the flag named name, or nil.
+func lookupFlag(name string) *flagDef {
+	for _, f := range flagTable {
+		if f.name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+func stringFlag(name, arg, usage string, p func(*config) *string) *flagDef {
+	return &flagDef{name: name, arg: arg, usage: usage,
+		set: func(c *config, s string) error {
+			if s == "" {
+				return errors.New("must not be empty")
+			}
+			*p(c) = s
+			return nil
+		},
+		get: func(c *config) string { return *p(c) },
+	}
+}
+
+func addrFlag(name, usage string, p func(*config) *string) *flagDef {
+	f := stringFlag(name, "HOST:PORT", usage, p)
+	f.set = func(c *config, s string) error {
+		if err := checkAddr(s); err != nil {
+			return err
+		}
+		*p(c) = s
+		return nil
+	}
+	return f
+}
+
+// checkAddr explains what is wrong with a listen address.
+func checkAddr(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		if _, perr := netip.ParseAddr(strings.Trim(s, "[]")); perr == nil || !strings.Contains(s, ":") {
+			return fmt.Errorf("%q has no port: write host:port, such as 127.0.0.1:5000", s)
+		}
+		return fmt.Errorf("%q is not host:port, such as 127.0.0.1:5000 or [::1]:5000", s)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%q has port %q, which is not a number from 0 to 65535", s, port)
+	}
+	if strings.ContainsAny(host, " /") {
+		return fmt.Errorf("%q is not host:port, such as 127.0.0.1:5000", s)
+	}
+	return nil
+}
+
+func boolFlag(name, usage string, p func(*config) *bool) *flagDef {
+	return &flagDef{name: name, usage: usage,
+		set: func(c *config, s string) error {
+			v, err := strconv.ParseBool(s)
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", s)
+			}
+			*p(c) = v
+			return nil
+		},
+		get: func(c *config) string { return strconv.FormatBool(*p(c)) },
+	}
+}
+
+func choiceFlag(name, usage string, choices []string, p func(*config) *string) *flagDef {
+	return &flagDef{name: name, arg: strings.ToUpper(strings.ReplaceAll(name, "log-", "")),
+		usage: usage + ": " + strings.Join(choices, ", "),
+		set: func(c *config, s string) error {
+			for _, ch := range choices {
+				if s == ch {
+					*p(c) = s
+					return nil
+				}
+			}
+			return fmt.Errorf("%q is not one of %s", s, strings.Join(choices, ", "))
+		},
+		get: func(c *config) string { return *p(c) },
+	}
+}
+
+func durationFlag(name, usage string, least time.Duration, p func(*config) *time.Duration) *flagDef {
+	return &flagDef{name: name, arg: "DURATION", usage: usage,
+		set: func(c *config, s string) error {
+			d, err := parseDuration(s)
+			if err != nil {
+				return err
+			}
+			if d < least {
+				if least == 0 {
+					return fmt.Errorf("%q is negative", s)
+				}
+				return fmt.Errorf("%q is less than the least accepted, %v", s, least)
+			}
+			*p(c) = d
+			return nil
+		},
+		get: func(c *config) string { return formatDuration(*p(c)) },
+	}
+}
+
+// parseDuration parses a Go duration and, for a value in days or weeks,
+// which Go does not accept, says how to write it.
+func parseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err == nil {
+		return d, nil
+	}
+	for unit, hours := range map[string]int{"d": 24, "w": 7 * 24} {
+		if n, ok := strings.CutSuffix(s, unit); ok {
+			if v, err := strconv.ParseFloat(n, 64); err == nil && v >= 0 {
+				return 0, fmt.Errorf("%q is not a duration: write hours, such as %sh", s, strconv.FormatFloat(v*float64(hours), 'f', -1, 64))
 			}
 		}
-	})
-	if err != nil {
-		return err
 	}
-	return fs.Parse(args)
+	return 0, fmt.Errorf("%q is not a duration: write a number and a unit, such as 168h, 30m, 90s or 500ms", s)
 }
 
-// validate checks settings that the flag types cannot.
+// formatDuration drops the zero minutes and seconds that time.Duration's
+// String adds (168h0m0s is shown as 168h).
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func intFlag(name, usage string, lo, hi int, p func(*config) *int) *flagDef {
+	return &flagDef{name: name, arg: "N", usage: usage,
+		set: func(c *config, s string) error {
+			v, err := parseInt(s, lo, hi)
+			if err == nil {
+				*p(c) = v
+			}
+			return err
+		},
+		get: func(c *config) string { return strconv.Itoa(*p(c)) },
+	}
+}
+
+func uint32Flag(name, usage string, lo, hi int, p func(*config) *uint32) *flagDef {
+	return &flagDef{name: name, arg: "N", usage: usage,
+		set: func(c *config, s string) error {
+			v, err := parseInt(s, lo, hi)
+			if err == nil {
+				*p(c) = uint32(v)
+			}
+			return err
+		},
+		get: func(c *config) string { return strconv.FormatUint(uint64(*p(c)), 10) },
+	}
+}
+
+func parseInt(s string, lo, hi int) (int, error) {
+	v, err := strconv.Atoi(s)
+	if err != nil || v < lo || v > hi {
+		if hi >= 1<<20 {
+			return 0, fmt.Errorf("%q is not a whole number of at least %d", s, lo)
+		}
+		return 0, fmt.Errorf("%q is not a whole number from %d to %d", s, lo, hi)
+	}
+	return v, nil
+}
+
+// validate checks what no single flag can: settings that go together.
 func (c *config) validate() error {
 	d := c.domain
 	switch {
-	case (c.tlsCert == "") != (c.tlsKey == ""):
-		return errors.New("--tls-cert and --tls-key go together")
-	case d.AccessTTL < time.Second:
-		return errors.New("--token-ttl must be at least 1s")
 	case d.SessionTTL < d.AccessTTL:
-		return errors.New("--session-ttl must be at least --token-ttl")
-	case d.MinPasswordLen < 1:
-		return errors.New("--password-min must be at least 1")
-	case d.MaxPasswordLen < d.MinPasswordLen || d.MaxPasswordLen > 1024:
-		return errors.New("--password-max must be between --password-min and 1024")
-	case d.LoginIPLimit < 0 || d.RegisterIPLimit < 0 || d.AccountMaxFailures < 0:
-		return errors.New("limits must not be negative (0 disables)")
-	case c.hash.MaxConcurrent < 1:
-		return errors.New("--hash-concurrency must be at least 1")
-	case c.hash.Nice < 0 || c.hash.Nice > 19:
-		return errors.New("--hash-nice must be between 0 and 19")
-	case c.readHeaderTimeout <= 0:
-		// Zero would fall back to the 15s read timeout, or to none at all.
-		return errors.New("--read-header-timeout must be positive")
+		return fmt.Errorf("--session-ttl (%v) must be at least --token-ttl (%v)", d.SessionTTL, d.AccessTTL)
+	case d.MaxPasswordLen < d.MinPasswordLen:
+		return fmt.Errorf("--password-max (%d) must be at least --password-min (%d)", d.MaxPasswordLen, d.MinPasswordLen)
+	}
+	if err := c.hash.Params.Validate(); err != nil {
+		return fmt.Errorf("--argon2-memory must be at least 8 KiB per lane of --argon2-threads (%d × 8 = %d)",
+			c.hash.Params.Threads, 8*int(c.hash.Params.Threads))
+	}
+	return nil
+}
+
+// validateServing checks the settings only serve uses.
+func (c *config) validateServing() error {
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
 	}
 	if c.tlsCert == "" && !c.insecureHTTP && !loopback(c.addr) {
 		return fmt.Errorf("refusing plain HTTP on %s, which is not a loopback address: pass --tls-cert and --tls-key, or --insecure-http when a TLS-terminating proxy is in front", c.addr)
-	}
-	for _, o := range splitList(c.corsOrigins) {
-		if o == "*" || o == "null" {
-			return fmt.Errorf("--cors-origins: %q cannot be allowed for a credentialed API; list exact origins", o)
-		}
 	}
 	return nil
 }
@@ -198,7 +411,7 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 		}
 		a, err := netip.ParseAddr(f)
 		if err != nil {
-			return nil, fmt.Errorf("--trusted-proxies: %q is not an address or CIDR", f)
+			return nil, fmt.Errorf("%q is not an address or CIDR, such as 10.0.0.2 or 10.0.0.0/24", f)
 		}
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
@@ -210,7 +423,8 @@ func parseClients(s string) (map[string]string, error) {
 	for _, f := range splitList(s) {
 		id, secret, ok := strings.Cut(f, ":")
 		if !ok || id == "" || len(secret) < 16 {
-			return nil, errors.New("--introspect-clients: each entry is id:secret with a secret of at least 16 characters")
+			// The entry may hold a secret: it is not repeated.
+			return nil, errors.New("each entry is id:secret with a secret of at least 16 characters")
 		}
 		out[id] = secret
 	}

@@ -24,11 +24,12 @@ type process struct {
 	err  error         // What Wait returned.
 }
 
-// startBinary runs bin serve on db and waits until it listens. The process
-// is killed when the test ends if it is still running.
+// startBinary runs bin serve on db and waits until /readyz answers. The
+// process is killed when the test ends if it is still running.
 func startBinary(t *testing.T, bin, db string) *process {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", db,
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "serve", "--addr", addr, "--db", db,
 		"--register-ip-limit", "0", "--login-ip-limit", "0")
 	cmd.Env = []string{} // No RESTAUTH_* setting from the test's environment.
 	stderr, err := cmd.StderrPipe()
@@ -38,8 +39,7 @@ func startBinary(t *testing.T, bin, db string) *process {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, logs: &syncBuffer{addrc: make(chan string, 1)}, done: make(chan struct{})}
-	addrc := p.logs.addrc
+	p := &process{cmd: cmd, base: "http://" + addr, logs: &syncBuffer{}, done: make(chan struct{})}
 	go func() {
 		// Copy the log until the process exits, then reap it.
 		_, _ = io.Copy(p.logs, bufio.NewReader(stderr))
@@ -50,14 +50,7 @@ func startBinary(t *testing.T, bin, db string) *process {
 		_ = cmd.Process.Kill() // An error means it has already exited.
 		<-p.done
 	})
-	select {
-	case addr := <-addrc:
-		p.base = "http://" + addr
-	case <-p.done:
-		t.Fatalf("restauth exited before listening: %v\n%s", p.err, p.logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("restauth did not start:\n%s", p.logs.String())
-	}
+	waitReady(t, p.base, p.done, p.logs)
 	return p
 }
 

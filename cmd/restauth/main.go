@@ -1,66 +1,367 @@
 // Command restauth is the restauth authentication server and its operator
-// tools: serve, user add|list|delete, keys rotate|list, migrate, version.
+// tools: serve, user add|list|delete, keys list|rotate, migrate, backup,
+// version.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "restauth:", err)
+	// The first SIGINT or SIGTERM starts a graceful shutdown; a second one
+	// cuts it short.
+	ctx, cancel := context.WithCancel(context.Background())
+	force := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		cancel()
+		<-sigs
+		close(force)
+		// Should even the cut-short shutdown hang, a third signal ends the
+		// process where it stands.
+		<-sigs
+		fmt.Fprintln(os.Stderr, "restauth: third signal: exiting at once")
 		os.Exit(1)
-	}
+	}()
+	err := run(withForce(ctx, force), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	os.Exit(exitCode(err, os.Stderr))
 }
 
+// exitCode prints err, if any, as one line and returns the process status:
+// 0 for success (help included), 2 for a usage error or a bad value, 1 for
+// any other failure.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "restauth:", err)
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+// usageError is a mistake in the command line or the environment: an
+// unknown command or flag, a missing or stray argument, a bad value.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// errHelp is returned by the parser when help was asked for.
+var errHelp = errors.New("help requested")
+
+// invocation is what a command runs with.
+type invocation struct {
+	cfg            *config
+	args           []string // The positional arguments, as many as the command declares.
+	getenv         func(string) string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// command is one thing restauth does.
+type command struct {
+	name    string   // As typed: "user add".
+	args    []string // Names of the positional arguments, all required.
+	summary string   // One line for restauth -h.
+	about   string   // What restauth NAME -h says besides the flags.
+	// flags names the entries of flagTable the command reads; nil means
+	// every one (serve). A command ignores every other RESTAUTH_ variable.
+	flags []string
+	run   func(ctx context.Context, in *invocation) error
+}
+
+// Flag groups shared by several commands.
+var (
+	dbFlags   = []string{"db"}
+	hashFlags = []string{"db", "password-min", "password-max", "argon2-memory", "argon2-time", "argon2-threads"}
+	keyFlags  = []string{"db", "token-ttl", "leeway"}
+)
+
+// commands lists every command, in the order help shows them.
+var commands = []*command{
+	{name: "serve", summary: "run the server (the default command)", run: serve,
+		about: "Run the server. It creates the database and its first signing key when there are\n" +
+			"none, and stops gracefully on SIGINT or SIGTERM (a second signal cuts the shutdown short)."},
+	{name: "user add", args: []string{"NAME"}, summary: "add a user", flags: hashFlags, run: userAdd,
+		about: "Add the user NAME under the username and password rules of POST /api/users.\n" +
+			"The password is taken from RESTAUTH_USER_PASSWORD, else prompted for without echo\n" +
+			"on a terminal, else read from the first line of standard input."},
+	{name: "user list", summary: "list users", flags: dbFlags, run: userList,
+		about: "List the users: id, username and creation time."},
+	{name: "user delete", args: []string{"NAME|ID"}, summary: "delete a user and end its sessions", flags: dbFlags, run: userDelete,
+		about: "Delete the user named NAME (in any letter case) or with the id ID, and end its\n" +
+			"sessions at once."},
+	{name: "keys list", summary: "list signing keys (public parts only)", flags: dbFlags, run: keysList,
+		about: "List the signing keys: id, algorithm, creation, when each signs from, when it expires."},
+	{name: "keys rotate", summary: "add a signing key; older keys retire once their tokens expire", flags: keyFlags, run: keysRotate,
+		about: "Add a signing key, published at once and signing five minutes later. Every older key\n" +
+			"is retired after the new one activates plus --token-ttl plus --leeway, when every\n" +
+			"token it signed has expired; give the values the servers run with. Rotating also\n" +
+			"retires a stored key that cannot be read, which lets the server start again."},
+	{name: "migrate", summary: "create the database if needed, apply migrations and exit", flags: dbFlags, run: migrateCmd,
+		about: "Create the database if there is none and apply the embedded migrations."},
+	{name: "backup", args: []string{"FILE"}, summary: "copy the SQLite database to FILE, consistently, mode 0600", flags: dbFlags, run: backupCmd,
+		about: "Write a consistent copy of the SQLite database to FILE, which must not exist, readable\n" +
+			"by its owner only; safe while the server runs. For PostgreSQL it prints the pg_dump\n" +
+			"command to use instead."},
+	{name: "version", summary: "print the version", flags: []string{}, run: func(_ context.Context, in *invocation) error {
+		fmt.Fprintln(in.stdout, "restauth", version())
+		return nil
+	}, about: "Print the version."},
+}
+
+// groups are the commands that only hold subcommands.
+var groups = []string{"user", "keys"}
+
 // run is the whole program, callable from tests: args without the program
-// name, the environment through getenv, and the output streams.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// name, the environment through getenv, and the standard streams.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		args = []string{"serve"}
 	}
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "serve":
-		return serve(ctx, rest, getenv, stderr)
-	case "user":
-		return userCmd(ctx, rest, getenv, os.Stdin, stdout, stderr)
-	case "keys":
-		return keysCmd(ctx, rest, getenv, stdout, stderr)
-	case "migrate":
-		return migrateCmd(ctx, rest, getenv, stdout, stderr)
-	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "restauth", version())
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		if len(args) > 1 && args[0] == "help" {
+			// restauth help user add: the help of that command.
+			return run(ctx, append(slices.Clone(args[1:]), "-h"), getenv, stdin, stdout, stderr)
+		}
+		fmt.Fprint(stdout, mainUsage())
 		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	default:
-		return fmt.Errorf("unknown command %q (try: restauth help)", cmd)
+	case "--version", "-version":
+		args[0] = "version"
 	}
+	if strings.HasPrefix(args[0], "-") {
+		// Flags without a command are serve's.
+		args = append([]string{"serve"}, args...)
+	}
+	cmd, rest, err := findCommand(args)
+	if err != nil {
+		if errors.Is(err, errHelp) {
+			fmt.Fprint(stdout, groupUsage(args[0]))
+			return nil
+		}
+		return err
+	}
+	cfg, pos, err := parseCommand(cmd, rest, getenv)
+	if errors.Is(err, errHelp) {
+		fmt.Fprint(stdout, cmd.usage())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return cmd.run(ctx, &invocation{cfg: cfg, args: pos, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr})
 }
 
-const usage = `restauth: an authentication API server.
+// findCommand picks the command named by the first one or two arguments and
+// returns the arguments after its name.
+func findCommand(args []string) (*command, []string, error) {
+	name, rest := args[0], args[1:]
+	if slices.Contains(groups, name) {
+		subs := subcommands(name)
+		if len(rest) == 0 {
+			return nil, nil, usagef("%s needs a command: %s (see restauth %s -h)", name, strings.Join(subs, ", "), name)
+		}
+		if isHelp(rest[0]) {
+			return nil, nil, errHelp
+		}
+		name, rest = name+" "+rest[0], rest[1:]
+		if findByName(name) == nil {
+			return nil, nil, usagef("unknown command %q: restauth %s takes %s (see restauth %s -h)",
+				name, args[0], strings.Join(subs, ", "), args[0])
+		}
+	}
+	cmd := findByName(name)
+	if cmd == nil {
+		return nil, nil, usagef("unknown command %q (see restauth -h)", name)
+	}
+	return cmd, rest, nil
+}
 
-Usage:
-  restauth serve [flags]          run the server (the default command)
-  restauth user add NAME          add a user; the password is read from
-                                  RESTAUTH_USER_PASSWORD or the first line of stdin
-  restauth user list              list users
-  restauth user delete NAME|ID    delete a user and end its sessions
-  restauth keys list              list signing keys (public parts only)
-  restauth keys rotate            add a signing key; old keys retire after
-                                  every token they signed has expired
-  restauth migrate                apply database migrations and exit
-  restauth version                print the version
+func findByName(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
 
+func subcommands(group string) []string {
+	var out []string
+	for _, c := range commands {
+		if sub, ok := strings.CutPrefix(c.name, group+" "); ok {
+			out = append(out, sub)
+		}
+	}
+	return out
+}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help"
+}
+
+// flagDefs returns the flags the command reads, in table order.
+func (c *command) flagDefs() []*flagDef {
+	if c.flags == nil {
+		return flagTable
+	}
+	var out []*flagDef
+	for _, f := range flagTable {
+		if slices.Contains(c.flags, f.name) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// parseCommand applies the command's RESTAUTH_* variables, then its flags,
+// which win, and checks its positional arguments. Flags may come before,
+// between or after the arguments; after "--" everything is an argument.
+func parseCommand(cmd *command, args []string, getenv func(string) string) (*config, []string, error) {
+	cfg := defaultConfig()
+	defs := cmd.flagDefs()
+	for _, f := range defs {
+		if v := getenv(f.env()); v != "" {
+			if err := f.set(cfg, v); err != nil {
+				return nil, nil, usagef("%s: %v", f.env(), err)
+			}
+		}
+	}
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		if isHelp(a) {
+			return nil, nil, errHelp
+		}
+		name, value, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		var f *flagDef
+		for _, d := range defs {
+			if d.name == name {
+				f = d
+			}
+		}
+		if f == nil {
+			if lookupFlag(name) != nil {
+				return nil, nil, usagef("%s does not take --%s (see restauth %s -h)", cmd.name, name, cmd.name)
+			}
+			return nil, nil, usagef("unknown flag %s (see restauth %s -h)", strings.SplitN(a, "=", 2)[0], cmd.name)
+		}
+		if !hasValue {
+			if f.isSwitch() {
+				value = "true"
+			} else {
+				if i+1 == len(args) {
+					return nil, nil, usagef("--%s needs a value: --%s %s", f.name, f.name, f.arg)
+				}
+				i++
+				value = args[i]
+			}
+		}
+		if err := f.set(cfg, value); err != nil {
+			return nil, nil, usagef("--%s: %v", f.name, err)
+		}
+	}
+	if len(pos) > len(cmd.args) {
+		extra := pos[len(cmd.args):]
+		quoted := make([]string, len(extra))
+		for i, e := range extra {
+			quoted[i] = fmt.Sprintf("%q", e)
+		}
+		noun := "argument"
+		if len(extra) > 1 {
+			noun = "arguments"
+		}
+		return nil, nil, usagef("%s: unexpected %s %s (see restauth %s -h)", cmd.name, noun, strings.Join(quoted, " "), cmd.name)
+	}
+	if len(pos) < len(cmd.args) {
+		return nil, nil, usagef("%s needs %s (see restauth %s -h)", cmd.name, strings.Join(cmd.args[len(pos):], " "), cmd.name)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, nil, &usageError{err.Error()}
+	}
+	return cfg, pos, nil
+}
+
+// usage is the command's help: its synopsis, what it does, its arguments
+// and its flags with their variables and defaults.
+func (c *command) usage() string {
+	var b strings.Builder
+	defs := c.flagDefs()
+	fmt.Fprintf(&b, "Usage: restauth %s", c.name)
+	if len(defs) > 0 {
+		b.WriteString(" [flags]")
+	}
+	for _, a := range c.args {
+		b.WriteString(" " + a)
+	}
+	b.WriteString("\n\n" + c.about + "\n")
+	if len(defs) == 0 {
+		return b.String()
+	}
+	b.WriteString("\nFlags (each also read from the environment variable beside it; a flag on the\ncommand line wins):\n")
+	defaults := defaultConfig()
+	for _, f := range defs {
+		flag := "--" + f.name
+		if !f.isSwitch() {
+			flag += " " + f.arg
+		}
+		fmt.Fprintf(&b, "  %-36s %s\n      %s", flag, f.env(), f.usage)
+		if d := f.get(defaults); d != "" && d != "false" {
+			fmt.Fprintf(&b, " (default %s)", d)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func groupUsage(group string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage: restauth %s COMMAND [flags] [ARGS]\n\nCommands:\n", group)
+	for _, c := range commands {
+		if strings.HasPrefix(c.name, group+" ") {
+			fmt.Fprintf(&b, "  %-28s %s\n", strings.TrimSpace(c.name+" "+strings.Join(c.args, " ")), c.summary)
+		}
+	}
+	fmt.Fprintf(&b, "\nRun \"restauth %s COMMAND -h\" for the flags of each.\n", group)
+	return b.String()
+}
+
+func mainUsage() string {
+	var b strings.Builder
+	b.WriteString("restauth: an authentication API server.\n\nUsage: restauth COMMAND [flags] [ARGS]\n\nCommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-28s %s\n", strings.TrimSpace(c.name+" "+strings.Join(c.args, " ")), c.summary)
+	}
+	b.WriteString(`
 Every flag also reads RESTAUTH_<FLAG> from the environment, with dashes as
 underscores (for example --db and RESTAUTH_DB); a flag on the command line
-wins. Run "restauth serve -h" for the flags and their defaults.
-`
+wins. Each command reads only its own flags and variables. Run
+"restauth COMMAND -h" for them and their defaults.
+`)
+	return b.String()
+}

@@ -3,37 +3,31 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
-	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
-// syncBuffer collects a server's log output and signals when the listening
-// line appears.
+// syncBuffer collects a server's log output.
 type syncBuffer struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	addrc chan string
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
-
-var listenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.buf.Write(p)
-	if m := listenRE.FindSubmatch(b.buf.Bytes()); m != nil && b.addrc != nil {
-		b.addrc <- string(m[1])
-		b.addrc = nil
-	}
-	return len(p), nil
+	return b.buf.Write(p)
 }
 
 func (b *syncBuffer) String() string {
@@ -42,33 +36,84 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// startServer calls run on 127.0.0.1:0 and returns the base URL and the
-// captured log; the server stops when the test ends.
+// freeAddr returns a loopback address whose port was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// waitReady polls base/readyz until it answers 200. It fails the test when
+// exited is closed first (the server stopped) or after 30 seconds.
+func waitReady(t *testing.T, base string, exited <-chan struct{}, logs fmt.Stringer) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // Tests serve self-signed certificates.
+	}}
+	for {
+		if res, err := client.Get(base + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-exited:
+			t.Fatalf("the server exited before it was ready:\n%s", logs)
+		case <-deadline:
+			t.Fatalf("the server was not ready within 30s:\n%s", logs)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// server is restauth serve running in this process.
+type server struct {
+	base   string
+	logs   *syncBuffer
+	cancel context.CancelFunc
+	done   chan error // Receives what run returned.
+	exited chan struct{}
+}
+
+// startServer calls run serve on a free loopback port and returns once
+// /readyz answers; the server stops when the test ends.
 func startServer(t *testing.T, env map[string]string, args ...string) (string, *syncBuffer) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{addrc: make(chan string, 1)}
-	addrc := logs.addrc
-	getenv := func(k string) string { return env[k] }
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), getenv, io.Discard, logs)
-	}()
+	s := launch(t, context.Background(), env, args...)
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		s.cancel()
+		if err := <-s.done; err != nil {
 			t.Errorf("run returned %v", err)
 		}
 	})
-	select {
-	case addr := <-addrc:
-		return "http://" + addr, logs
-	case err := <-done:
-		t.Fatalf("run exited early: %v\n%s", err, logs.String())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("server did not start:\n%s", logs.String())
+	return s.base, s.logs
+}
+
+// launch starts run serve under ctx and waits until it is ready; the caller
+// stops it with s.cancel and reads s.done.
+func launch(t *testing.T, ctx context.Context, env map[string]string, args ...string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	addr := freeAddr(t)
+	scheme := "http"
+	if slices.Contains(args, "--tls-cert") {
+		scheme = "https"
 	}
-	return "", nil
+	s := &server{base: scheme + "://" + addr, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1), exited: make(chan struct{})}
+	getenv := func(k string) string { return env[k] }
+	go func() {
+		err := run(ctx, append([]string{"serve", "--addr", addr}, args...), getenv, strings.NewReader(""), io.Discard, s.logs)
+		close(s.exited)
+		s.done <- err
+	}()
+	waitReady(t, s.base, s.exited, s.logs)
+	return s
 }
 
 // call is an HTTP response, read whole.
@@ -178,58 +223,21 @@ func TestRESTAuthSession(t *testing.T) {
 func TestTokensSurviveRestart(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "restauth.db")
 	env := map[string]string{"RESTAUTH_DB": db}
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{addrc: make(chan string, 1)}
-	addrc := logs.addrc
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, io.Discard, logs)
-	}()
-	base := "http://" + <-addrc
-	do(t, "POST", base+"/api/users", `{"username":"miguel","password":"python is fun"}`, "")
-	tok := do(t, "GET", base+"/api/token", "", basicAuth("miguel", "python is fun")).body["token"].(string)
-	cancel()
-	if err := <-done; err != nil {
+	s := launch(t, context.Background(), env)
+	do(t, "POST", s.base+"/api/users", `{"username":"miguel","password":"python is fun"}`, "")
+	tok := do(t, "GET", s.base+"/api/token", "", basicAuth("miguel", "python is fun")).body["token"].(string)
+	s.cancel()
+	if err := <-s.done; err != nil {
 		t.Fatal(err)
 	}
-	base2, _ := startServer(t, env)
+	base2, logs := startServer(t, env)
 	if r := do(t, "GET", base2+"/api/resource", "", "Bearer "+tok); r.status != 200 {
 		t.Fatalf("token after restart: %d %s, want 200", r.status, r.raw)
 	}
-}
-
-func TestUserCommands(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "restauth.db")
-	env := map[string]string{"RESTAUTH_DB": db, "RESTAUTH_USER_PASSWORD": "a fine passphrase"}
-	getenv := func(k string) string { return env[k] }
-	var out bytes.Buffer
-	ctx := context.Background()
-	if err := run(ctx, []string{"user", "add", "grace"}, getenv, &out, io.Discard); err != nil {
-		t.Fatal(err)
+	if !strings.Contains(logs.String(), "db_created=false signing_key=loaded") {
+		t.Errorf("second start does not say the database and key were found:\n%s", logs)
 	}
-	if err := run(ctx, []string{"user", "add", "grace"}, getenv, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "taken") {
-		t.Errorf("duplicate user add: err = %v, want username taken", err)
-	}
-	out.Reset()
-	if err := run(ctx, []string{"user", "list"}, getenv, &out, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out.String(), "grace") {
-		t.Errorf("user list = %q, want grace", out.String())
-	}
-	if err := run(ctx, []string{"user", "delete", "GRACE"}, getenv, &out, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	out.Reset()
-	run(ctx, []string{"user", "list"}, getenv, &out, io.Discard)
-	if strings.Contains(out.String(), "grace") {
-		t.Errorf("user list after delete = %q, want no grace", out.String())
-	}
-	out.Reset()
-	if err := run(ctx, []string{"version"}, getenv, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "restauth ") {
-		t.Errorf("version = %q, %v", out.String(), err)
-	}
-	if err := run(ctx, []string{"bogus"}, getenv, &out, io.Discard); err == nil {
-		t.Error("unknown command: want an error")
+	if !strings.Contains(s.logs.String(), "db="+db+" db_created=true signing_key=generated") {
+		t.Errorf("first start does not say the database and key were created:\n%s", s.logs)
 	}
 }

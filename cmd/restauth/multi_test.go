@@ -28,27 +28,16 @@ import (
 // PostgreSQL schema, as a deployment behind a load balancer would, and
 // checks that they behave as one server.
 
-// procLog collects a process's log output and reports the address from its
-// "listening" line.
+// procLog collects a process's log output.
 type procLog struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	addrc chan string
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
-
-var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
 
 func (l *procLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.buf.Write(p)
-	if l.addrc != nil {
-		if m := listeningRE.FindSubmatch(l.buf.Bytes()); m != nil {
-			l.addrc <- string(m[1])
-			l.addrc = nil
-		}
-	}
-	return len(p), nil
+	return l.buf.Write(p)
 }
 
 func (l *procLog) String() string {
@@ -96,19 +85,19 @@ type instance struct {
 	done chan struct{} // Closed when the process has exited.
 }
 
-// startInstance starts bin serve on a free port and waits for it to listen;
+// startInstance starts bin serve on a free port and waits until /readyz answers;
 // it is stopped (SIGTERM, then SIGKILL) when the test ends.
 func startInstance(t *testing.T, bin, name string, args ...string) *instance {
 	t.Helper()
-	logs := &procLog{addrc: make(chan string, 1)}
-	addrc := logs.addrc
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	logs := &procLog{}
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Env = cleanEnv()
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
-	in := &instance{name: name, cmd: cmd, logs: logs, done: make(chan struct{})}
+	in := &instance{name: name, base: "http://" + addr, cmd: cmd, logs: logs, done: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
 		close(in.done)
@@ -126,14 +115,7 @@ func startInstance(t *testing.T, bin, name string, args ...string) *instance {
 			t.Logf("log of %s:\n%s", name, logs.String())
 		}
 	})
-	select {
-	case addr := <-addrc:
-		in.base = "http://" + addr
-	case <-in.done:
-		t.Fatalf("%s exited before listening:\n%s", name, logs.String())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%s did not listen within 20s:\n%s", name, logs.String())
-	}
+	waitReady(t, in.base, in.done, logs)
 	return in
 }
 

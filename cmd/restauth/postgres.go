@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/restauth/restauth/postgres"
 )
@@ -14,4 +17,24 @@ func openPostgres(ctx context.Context, dsn string) (store, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// postgresHasSchema reports whether the schema the URL selects holds
+// restauth's tables, without creating anything.
+func postgresHasSchema(ctx context.Context, dsn string) (bool, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return false, err
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 5 * time.Second
+	}
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return false, err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	var ok bool
+	err = c.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&ok)
+	return ok, err
 }

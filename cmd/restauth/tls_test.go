@@ -74,7 +74,7 @@ func TestPlainHTTPOnlyOnLoopback(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "db")
 	getenv := func(k string) string { return map[string]string{"RESTAUTH_DB": db}[k] }
 	for _, addr := range []string{":0", "0.0.0.0:0"} {
-		err := run(context.Background(), []string{"serve", "--addr", addr}, getenv, io.Discard, io.Discard)
+		err := run(context.Background(), []string{"serve", "--addr", addr}, getenv, nil, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "loopback") {
 			t.Errorf("serve --addr %s without TLS: err = %v, want a refusal naming loopback", addr, err)
 		}
