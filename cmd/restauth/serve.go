@@ -47,6 +47,7 @@ var baseProcs = runtime.GOMAXPROCS(0)
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	var cfg config
 	fs := serveFlags(&cfg, stderr)
+	pc := pageFlags(fs)
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -112,6 +113,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		TrustedProxies: proxies, CORSOrigins: splitList(cfg.corsOrigins),
 		IntrospectClients: clients, TLS: useTLS,
 	}, httpapi.Deps{Service: a.svc, Logger: logger, JWKS: a.ring.JWKS, Ready: a.ready})
+	handler, err = pc.handler(handler, a.svc, logger, useTLS, proxies)
+	if err != nil {
+		return err
+	}
 
 	srv := &http.Server{
 		Handler:           handler,
