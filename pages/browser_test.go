@@ -216,6 +216,15 @@ func (b *b) check(name string) {
 	b.scheme("light")
 }
 
+// checkPhone is check at a phone's width: the page must still pass axe
+// (text reflows, nothing overlaps) and is saved as NAME-phone.
+func (b *b) checkPhone(name string) {
+	b.t.Helper()
+	b.do("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	b.check(name + "-phone")
+	b.do("desktop viewport", chromedp.EmulateViewport(900, 800))
+}
+
 func wantEq[T comparable](t *testing.T, what string, got, want T) {
 	t.Helper()
 	if got != want {
@@ -269,6 +278,7 @@ func TestBrowserFlow(t *testing.T) {
 	wantEq(t, "sessions marked this device", br.count(".session.this"), 1)
 	wantContains(t, "other session's agent", br.text(".session:not(.this) .agent"), "Go-http-client")
 	br.check("account")
+	br.checkPhone("account")
 
 	// Ending the other session refuses its API token at once.
 	st = br.submit("end the API session", click(".session:not(.this) button"))
