@@ -435,3 +435,18 @@ func TestSignupOff(t *testing.T) {
 		t.Errorf("the sign-in page links to sign-up while it is off")
 	}
 }
+
+// TestRevokedOnAnotherInstance checks that a browser session ended through
+// another instance sharing the database is refused at once here.
+func TestRevokedOnAnotherInstance(t *testing.T) {
+	e := newEnv(t, Config{})
+	c := e.signup("alice", "correct horse battery")
+	other, _ := newService(t, e.store, restauth.DefaultConfig(), overloaded{})
+	users, _ := e.store.ListUsers(t.Context())
+	if err := other.RevokeAllSessions(t.Context(), &restauth.Principal{UserID: users[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	if p := e.get(c, "/account"); p.status != http.StatusSeeOther || !strings.Contains(p.header.Get("Location"), "done=session-expired") {
+		t.Errorf("account page after another instance ended the session: status %d, Location %q; want 303 to sign in", p.status, p.header.Get("Location"))
+	}
+}

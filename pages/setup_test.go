@@ -55,6 +55,18 @@ func newEnv(t testing.TB, pcfg Config, opts ...envOption) *testEnv {
 	for _, o := range opts {
 		o(&cfg, &hasher)
 	}
+	svc, ring := newService(t, st, cfg, hasher)
+	api := httpapi.NewServer(httpapi.Config{}, httpapi.Deps{Service: svc, JWKS: ring.JWKS, Ready: st.Ping})
+	srv := httptest.NewServer(NewServer(pcfg, Deps{Service: svc}, api))
+	t.Cleanup(srv.Close)
+	return &testEnv{t: t, srv: srv, store: st, svc: svc}
+}
+
+// newService wires a Service on st, as each instance sharing a database
+// does.
+func newService(t testing.TB, st *sqlite.DB, cfg restauth.Config, hasher restauth.PasswordHasher) (*restauth.Service, *token.Ring) {
+	t.Helper()
+	ctx := context.Background()
 	ring := token.NewRing(st, token.RingOptions{})
 	if err := ring.Load(ctx); err != nil {
 		t.Fatal(err)
@@ -77,10 +89,7 @@ func newEnv(t testing.TB, pcfg Config, opts ...envOption) *testEnv {
 			return base64.RawURLEncoding.EncodeToString(b), err
 		},
 	})
-	api := httpapi.NewServer(httpapi.Config{}, httpapi.Deps{Service: svc, JWKS: ring.JWKS, Ready: st.Ping})
-	srv := httptest.NewServer(NewServer(pcfg, Deps{Service: svc}, api))
-	t.Cleanup(srv.Close)
-	return &testEnv{t: t, srv: srv, store: st, svc: svc}
+	return svc, ring
 }
 
 // client is a browser-like HTTP client: a cookie jar, and redirects not
