@@ -132,6 +132,9 @@ type refusal struct {
 // username, the new password and the password being checked.
 type fieldNames struct {
 	username, newPassword, checked string
+	// newValue is the new password sent, to tell a password the policy
+	// refuses from another invalid request.
+	newValue string
 }
 
 // refuse maps a Service error to what the page shows. Codes are the
@@ -156,7 +159,7 @@ func (s *server) refuse(err error, f fieldNames) refusal {
 	case restauth.EPasswordCommon:
 		return refusal{status: bad, field: f.newPassword, text: msg("err_password_common")}
 	case restauth.EInvalid:
-		if f.newPassword != "" && strings.Contains(restauth.ErrorMessage(err), "password must") {
+		if f.newPassword != "" && s.svc.CheckPassword(f.newValue) != nil {
 			return refusal{status: bad, field: f.newPassword, text: msg("err_password_invalid")}
 		}
 		return refusal{status: http.StatusConflict, text: msg("err_conflict")}
@@ -241,7 +244,7 @@ func (s *server) postSignup(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	u, err := s.svc.Register(ctx, name, pw, s.meta(r))
 	if err != nil {
-		status := s.show(w, r, v, err, fieldNames{username: "username", newPassword: "password"})
+		status := s.show(w, r, v, err, fieldNames{username: "username", newPassword: "password", newValue: pw})
 		if status == http.StatusUnauthorized {
 			status = http.StatusBadRequest
 		}
@@ -417,7 +420,7 @@ func (s *server) postPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	current, next := r.PostForm.Get("current_password"), r.PostForm.Get("new_password")
-	f := fieldNames{newPassword: "new_password", checked: "current_password"}
+	f := fieldNames{newPassword: "new_password", checked: "current_password", newValue: next}
 	if current == "" {
 		s.emptyPassword(w, r, p, f.checked)
 		return

@@ -189,6 +189,7 @@ func TestRefusals(t *testing.T) {
 	}{
 		{"short password", "/signup", "alice", "Ab1", 400, "f-password-error", msg("err_password_short", 8)},
 		{"common password", "/signup", "alice", "password123", 400, "f-password-error", msg("err_password_common")},
+		{"control character", "/signup", "alice", "correct horse\x07battery", 400, "f-password-error", msg("err_password_invalid")},
 		{"taken username", "/signup", "TAKEN", secret, 400, "f-username-error", msg("err_username_taken")},
 		{"invalid username", "/signup", "a:b", secret, 400, "f-username-error", msg("err_username_invalid", 64)},
 		{"wrong password", "/signin", "taken", secret, 401, "form-alert", msg("err_credentials")},
