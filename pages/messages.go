@@ -59,7 +59,6 @@ var messages = map[string]string{
 	"password_intro":      "Changing your password signs you out everywhere else.",
 	"delete_heading":      "Delete your account",
 	"delete_intro":        "This deletes your account and signs you out everywhere. It cannot be undone.",
-	"error_text":          "Try again in a moment. If this goes on, tell the people who run this service.",
 	"notfound_text":       "There is no page at this address.",
 	"back_home":           "Go to the sign-in page",
 	"time_utc":            "%s UTC",
@@ -94,6 +93,5 @@ var messages = map[string]string{
 	// Durations in "Wait %s".
 	"seconds_one":   "1 second",
 	"seconds_other": "%d seconds",
-	"minutes_one":   "1 minute",
 	"minutes_other": "%d minutes",
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -449,5 +451,34 @@ func TestRevokedOnAnotherInstance(t *testing.T) {
 	}
 	if p := e.get(c, "/account"); p.status != http.StatusSeeOther || !strings.Contains(p.header.Get("Location"), "done=session-expired") {
 		t.Errorf("account page after another instance ended the session: status %d, Location %q; want 303 to sign in", p.status, p.header.Get("Location"))
+	}
+}
+
+// TestCatalogUsed checks that every sentence in the catalog is used by a
+// template or the code, so that a translator translates nothing in vain.
+// (A key used but missing fails every test that renders it.)
+func TestCatalogUsed(t *testing.T) {
+	var src strings.Builder
+	for _, dir := range []string{"templates", "."} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			name := e.Name()
+			if e.IsDir() || strings.HasSuffix(name, "_test.go") || name == "messages.go" {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			src.Write(b)
+		}
+	}
+	for key := range messages {
+		if !strings.Contains(src.String(), `"`+key+`"`) {
+			t.Errorf("message %q is not used", key)
+		}
 	}
 }
