@@ -20,6 +20,7 @@ type Store interface {
 	restauth.CounterStore
 	restauth.KeyStore
 	restauth.Sweeper
+	restauth.BrowserStore
 }
 
 // Run runs the conformance suite. open must return a fresh, empty, migrated
@@ -49,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentSecret", testConcurrentSecret},
 		{"Sweep", testSweep},
 		{"BadData", testBadData},
+		{"BrowserSessions", testBrowserSessions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -25,6 +25,7 @@ type config struct {
 	trustedProxies    []netip.Prefix
 	corsOrigins       []string
 	introspectClients map[string]string
+	pages             pageConfig
 
 	domain restauth.Config
 	hash   password.Options
@@ -43,6 +44,7 @@ func defaultConfig() *config {
 		logLevel: "info",
 		logFmt:   "text",
 		domain:   restauth.DefaultConfig(),
+		pages:    pageConfig{signup: true, productName: "restauth"},
 		hash: password.Options{
 			Params:        password.DefaultParams,
 			MaxConcurrent: runtime.NumCPU(),
@@ -90,6 +92,14 @@ var flagTable = []*flagDef{
 		func(c *config) *string { return &c.tlsCert }),
 	stringFlag("tls-key", "FILE", "TLS private key file (PEM)",
 		func(c *config) *string { return &c.tlsKey }),
+	boolFlag("signup", "let people create accounts at /signup (--signup=false for invite-only deployments)",
+		func(c *config) *bool { return &c.pages.signup }),
+	stringFlag("product-name", "NAME", "the name shown on the sign-in and account pages",
+		func(c *config) *string { return &c.pages.productName }),
+	stringFlag("custom-css", "FILE", "a CSS file served after the pages' own style sheet",
+		func(c *config) *string { return &c.pages.customCSS }),
+	stringFlag("logo", "FILE", "an image file (PNG, SVG, JPEG, WebP or GIF) shown beside the product name",
+		func(c *config) *string { return &c.pages.logo }),
 	boolFlag("insecure-http", "allow plain HTTP on a non-loopback address (only behind a TLS-terminating proxy)",
 		func(c *config) *bool { return &c.insecureHTTP }),
 	choiceFlag("log-level", "log level", []string{"debug", "info", "warn", "error"},
@@ -375,7 +385,9 @@ func (c *config) validateServing() error {
 	if c.tlsCert == "" && !c.insecureHTTP && !loopback(c.addr) {
 		return fmt.Errorf("refusing plain HTTP on %s, which is not a loopback address: pass --tls-cert and --tls-key, or --insecure-http when a TLS-terminating proxy is in front", c.addr)
 	}
-	return nil
+	// The pages' files are read before anything starts, so that a typo in
+	// a path is one line at start rather than a half-started server.
+	return c.pages.load()
 }
 
 // loopback reports whether a listen address binds only loopback

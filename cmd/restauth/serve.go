@@ -232,6 +232,10 @@ func serve(ctx context.Context, in *invocation) error {
 		TrustedProxies: cfg.trustedProxies, CORSOrigins: cfg.corsOrigins,
 		IntrospectClients: cfg.introspectClients, TLS: tlsConfig != nil,
 	}, httpapi.Deps{Service: a.svc, Logger: logger, JWKS: a.ring.JWKS, Ready: a.ready})
+	handler, err = cfg.pages.handler(handler, a.svc, logger, tlsConfig != nil, cfg.trustedProxies)
+	if err != nil {
+		return err
+	}
 
 	// Requests run under their own context, cancelled when a shutdown is
 	// cut short so that handlers waiting on the database give up.
