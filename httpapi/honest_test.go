@@ -4,8 +4,8 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/restauth/restauth"
 	"github.com/restauth/restauth/password"
