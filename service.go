@@ -603,11 +603,12 @@ func (s *Service) Renew(ctx context.Context, p *Principal, meta ClientMeta) (*To
 // its own, which can be revoked alone. Only sessions opened this way are
 // reused, never one a login opened, whose refresh token another client
 // may hold.
+//
+// The principal was authenticated by this request, so the user is not read
+// again: a user deleted meanwhile has no session to reuse (its sessions lost
+// their user), and opening one fails on the store's foreign key.
 func (s *Service) renewWithPassword(ctx context.Context, p *Principal, meta ClientMeta) (*TokenPair, error) {
-	u, err := s.deps.Users.UserByID(ctx, p.UserID)
-	if err != nil {
-		return nil, err
-	}
+	u := &User{ID: p.UserID, Username: p.Username}
 	now := s.deps.Now()
 	var idleAfter time.Time
 	if s.cfg.SessionIdle > 0 {
