@@ -57,8 +57,19 @@ func (r *RevocationSet) Revoked(sessionID string) bool {
 	return ok
 }
 
-// Add records revocations.
-func (r *RevocationSet) Add(revs ...Revocation) {
+// Add records revocations made by this process. Each user-level one is
+// handed to the OnUserRevoked functions, even when an earlier event of the
+// user carried the same time: it is a new event.
+func (r *RevocationSet) Add(revs ...Revocation) { r.add(revs, true) }
+
+// add records revocations. A user-level revocation is handed to the
+// OnUserRevoked functions when it is new, or always when fresh is set; a
+// Sync reports again the events of the last syncMargin, which are known
+// by their user and time. (Two events of one user recorded by different
+// instances within the same microsecond would be taken for one; the first
+// has dropped the user's cache, and whatever was cached since expires
+// within CredentialCacheTTL.)
+func (r *RevocationSet) add(revs []Revocation, fresh bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, v := range revs {
@@ -66,8 +77,9 @@ func (r *RevocationSet) Add(revs ...Revocation) {
 			r.revoked[v.SessionID] = v.RevokedAt
 		} else if v.UserID != 0 {
 			k := userRevocation{userID: v.UserID, at: v.RevokedAt.UnixMicro()}
-			if _, seen := r.users[k]; !seen {
-				r.users[k] = v.RevokedAt
+			_, seen := r.users[k]
+			r.users[k] = v.RevokedAt
+			if fresh || !seen {
 				for _, fn := range r.onUser {
 					fn(v.UserID)
 				}
@@ -111,7 +123,7 @@ func (r *RevocationSet) Sync(ctx context.Context, store SessionStore, now time.T
 	if err != nil {
 		return err
 	}
-	r.Add(append(revs, users...)...)
+	r.add(append(revs, users...), false)
 	r.mu.Lock()
 	floor := now.Add(-r.keep)
 	for id, at := range r.revoked {
