@@ -76,6 +76,8 @@ func serveFlags(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&d.LoginIPWindow, "login-ip-window", d.LoginIPWindow, "per-IP failed-login window")
 	fs.IntVar(&d.RegisterIPLimit, "register-ip-limit", d.RegisterIPLimit, "registrations per client IP per window (0 disables)")
 	fs.DurationVar(&d.RegisterIPWindow, "register-ip-window", d.RegisterIPWindow, "per-IP registration window")
+	fs.DurationVar(&d.CredentialCacheTTL, "credential-cache-ttl", d.CredentialCacheTTL, "how long a verified username and password are accepted without hashing again (0 turns the credential cache off)")
+	fs.IntVar(&d.CredentialCacheSize, "credential-cache-size", d.CredentialCacheSize, "most verified credentials cached per process")
 
 	p := password.DefaultParams
 	cfg.hash.Params = p
@@ -146,6 +148,8 @@ func (c *config) validate() error {
 		return errors.New("--password-max must be between --password-min and 1024")
 	case d.LoginIPLimit < 0 || d.RegisterIPLimit < 0 || d.AccountMaxFailures < 0:
 		return errors.New("limits must not be negative (0 disables)")
+	case d.CredentialCacheTTL < 0 || d.CredentialCacheSize < 0:
+		return errors.New("--credential-cache-ttl and --credential-cache-size must not be negative (0 turns the cache off)")
 	case c.hash.MaxConcurrent < 1:
 		return errors.New("--hash-concurrency must be at least 1")
 	case c.hash.Nice < 0 || c.hash.Nice > 19:
