@@ -206,6 +206,10 @@ type PasswordHasher interface {
 	// Verify reports whether password matches hash, and whether hash should
 	// be replaced because it uses an old format or old parameters.
 	Verify(ctx context.Context, password, hash string) (ok, rehash bool, err error)
+	// Saturated reports whether a hash requested now would be refused at
+	// once, so that a flood is shed before it costs a store round trip. A
+	// hasher without an admission limit returns false.
+	Saturated() bool
 }
 
 // TokenIssuer signs access tokens.

@@ -231,7 +231,7 @@ func (s *Service) authenticate(ctx context.Context, username, password string, m
 	}
 	// Under a flood, refuse what could not be hashed before it costs a
 	// counter read and a user lookup.
-	if sat, ok := s.deps.Hasher.(interface{ Saturated() bool }); ok && sat.Saturated() {
+	if s.deps.Hasher.Saturated() {
 		return nil, errOverloaded
 	}
 	att := &attempt{s: s}
