@@ -26,7 +26,7 @@ import (
 type credentialCache struct {
 	ttl  time.Duration
 	size int
-	pool sync.Pool // Of hash.Hash: HMAC-SHA256 under the process key.
+	pool sync.Pool // Of *macState: HMAC-SHA256 under the process key.
 
 	mu      sync.RWMutex
 	entries map[uint64]*credEntry // By the first 8 bytes of the MAC.
@@ -56,23 +56,29 @@ func newCredentialCache(ttl time.Duration, size int) *credentialCache {
 		entries: make(map[uint64]*credEntry),
 		byUser:  make(map[int64]map[uint64]struct{}),
 	}
-	c.pool.New = func() any { return hmac.New(sha256.New, key) }
+	c.pool.New = func() any { return &macState{h: hmac.New(sha256.New, key)} }
 	return c
+}
+
+// macState is a pooled HMAC and the buffer its input is assembled in.
+type macState struct {
+	h   hash.Hash
+	buf []byte
 }
 
 // mac returns the cache key of a folded username and a password. The
 // username's length comes first, so that no two pairs share an input.
 func (c *credentialCache) mac(folded, password string) [sha256.Size]byte {
-	h := c.pool.Get().(hash.Hash)
-	h.Reset()
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(folded)))
-	h.Write(n[:])
-	h.Write([]byte(folded))
-	h.Write([]byte(password))
+	m := c.pool.Get().(*macState)
+	m.buf = binary.BigEndian.AppendUint64(m.buf[:0], uint64(len(folded)))
+	m.buf = append(m.buf, folded...)
+	m.buf = append(m.buf, password...)
+	m.h.Reset()
+	m.h.Write(m.buf)
 	var out [sha256.Size]byte
-	h.Sum(out[:0])
-	c.pool.Put(h)
+	m.h.Sum(out[:0])
+	clear(m.buf) // The password does not linger in the pool.
+	c.pool.Put(m)
 	return out
 }
 

@@ -38,7 +38,7 @@ type instance struct {
 // openStore opens a SQLite file in a temp dir, or an in-memory SQLite
 // database for the tests that write thousands of times, where waiting for
 // each write to reach the disk would only slow them.
-func openStore(t *testing.T, memory bool) *sqlite.DB {
+func openStore(t testing.TB, memory bool) *sqlite.DB {
 	t.Helper()
 	dsn := filepath.Join(t.TempDir(), "svc.db")
 	if memory {
@@ -53,7 +53,7 @@ func openStore(t *testing.T, memory bool) *sqlite.DB {
 }
 
 // newInstance wires a Service on st that counts its verifications.
-func newInstance(t *testing.T, st *sqlite.DB, cfg restauth.Config) *instance {
+func newInstance(t testing.TB, st *sqlite.DB, cfg restauth.Config) *instance {
 	t.Helper()
 	ctx := context.Background()
 	ring := token.NewRing(st, token.RingOptions{})
