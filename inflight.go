@@ -202,3 +202,45 @@ func (f *inflight) endWait(st *slotState) uint64 {
 	st.waiting--
 	return st.fails
 }
+
+// keyedMutex serialises work per key, for the lifetime of the work only:
+// an entry exists while some caller holds or waits for its key.
+type keyedMutex struct {
+	mu   sync.Mutex
+	keys map[string]*keyedEntry
+}
+
+type keyedEntry struct {
+	sem  chan struct{} // Holds one token while the key is locked.
+	refs int
+}
+
+func newKeyedMutex() *keyedMutex { return &keyedMutex{keys: make(map[string]*keyedEntry)} }
+
+// lock waits until key is free, or ctx ends, and returns the function that
+// frees it.
+func (k *keyedMutex) lock(ctx context.Context, key string) (unlock func(), err error) {
+	k.mu.Lock()
+	e := k.keys[key]
+	if e == nil {
+		e = &keyedEntry{sem: make(chan struct{}, 1)}
+		k.keys[key] = e
+	}
+	e.refs++
+	k.mu.Unlock()
+	done := func() {
+		k.mu.Lock()
+		e.refs--
+		if e.refs == 0 {
+			delete(k.keys, key)
+		}
+		k.mu.Unlock()
+	}
+	select {
+	case e.sem <- struct{}{}:
+		return func() { <-e.sem; done() }, nil
+	case <-ctx.Done():
+		done()
+		return nil, ctx.Err()
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -52,8 +53,9 @@ func openStore(t testing.TB, memory bool) *sqlite.DB {
 	return st
 }
 
-// newInstance wires a Service on st that counts its verifications.
-func newInstance(t testing.TB, st *sqlite.DB, cfg restauth.Config) *instance {
+// newInstance wires a Service on st that counts its verifications; a
+// sessions store given replaces st for sessions.
+func newInstance(t testing.TB, st *sqlite.DB, cfg restauth.Config, sessions ...restauth.SessionStore) *instance {
 	t.Helper()
 	ctx := context.Background()
 	ring := token.NewRing(st, token.RingOptions{})
@@ -67,8 +69,12 @@ func newInstance(t testing.TB, st *sqlite.DB, cfg restauth.Config) *instance {
 		revs:   restauth.NewRevocationSet(cfg.RevocationKeep()),
 		hasher: &countingHasher{PasswordHasher: password.New(password.Options{Params: fastParams})},
 	}
+	var ss restauth.SessionStore = st
+	if len(sessions) > 0 {
+		ss = sessions[0]
+	}
 	in.svc = restauth.NewService(cfg, restauth.Deps{
-		Users: st, Sessions: st, Counters: st,
+		Users: st, Sessions: ss, Counters: st,
 		Hasher:      in.hasher,
 		Issuer:      token.NewSigner(ring),
 		Verifier:    token.NewVerifier(ring, token.VerifierOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.Leeway, CacheSize: -1}),
@@ -210,6 +216,72 @@ func TestRenewReusesSession(t *testing.T) {
 		pair, err := svc.Renew(ctx, &restauth.Principal{UserID: u.ID, Username: u.Username}, client)
 		if err != nil || pair.SessionID == afterLogout {
 			t.Errorf("renewal after the password change: %v, session %s; want a new session", err, pair.SessionID)
+		}
+	})
+}
+
+// slowReuse is a session store whose ReuseSession and CreateSession each
+// take a second, so that renewals sent at once all look for a reusable
+// session before any has opened one, unless something serialises them.
+type slowReuse struct{ *sqlite.DB }
+
+func (s slowReuse) ReuseSession(ctx context.Context, userID int64, ip, ua string, now, idleAfter time.Time) (*restauth.Session, error) {
+	time.Sleep(time.Second)
+	return s.DB.ReuseSession(ctx, userID, ip, ua, now, idleAfter)
+}
+
+func (s slowReuse) CreateSession(ctx context.Context, sess *restauth.Session, r *restauth.RefreshRecord) error {
+	time.Sleep(time.Second)
+	return s.DB.CreateSession(ctx, sess, r)
+}
+
+// TestParallelRenewalsShareOneSession sends eight password renewals of one
+// client at once, with a store slow enough that all eight would look for a
+// reusable session before any had opened one: they must still share one
+// session, and another client's renewal must not wait for them.
+func TestParallelRenewalsShareOneSession(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := restauth.DefaultConfig()
+		st := openStore(t, true)
+		in := newInstance(t, st, cfg, slowReuse{st})
+		ctx := context.Background()
+		u, err := in.svc.Register(ctx, "alice", "correct horse battery", restauth.ClientMeta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &restauth.Principal{UserID: u.ID, Username: u.Username}
+		client := restauth.ClientMeta{IP: "192.0.2.10", UserAgent: "rest-client/1.0"}
+		const n = 8
+		ids := make([]string, n)
+		var wg sync.WaitGroup
+		start := time.Now()
+		for i := range n {
+			wg.Go(func() {
+				pair, err := in.svc.Renew(ctx, p, client)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ids[i] = pair.SessionID
+			})
+		}
+		var other time.Duration
+		wg.Go(func() {
+			if _, err := in.svc.Renew(ctx, p, restauth.ClientMeta{IP: client.IP, UserAgent: "other/2.0"}); err != nil {
+				t.Error(err)
+			}
+			other = time.Since(start)
+		})
+		wg.Wait()
+		distinct := map[string]bool{}
+		for _, id := range ids {
+			distinct[id] = true
+		}
+		if len(distinct) != 1 {
+			t.Errorf("%d renewals at once from one client used %d sessions, want 1", n, len(distinct))
+		}
+		if other != 2*time.Second {
+			t.Errorf("another client's renewal took %v, want 2s (one lookup, one new session): it waited for the first client's", other)
 		}
 	})
 }

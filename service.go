@@ -49,6 +49,7 @@ type Service struct {
 
 	inflight *inflight        // Password checks being evaluated, per limit key.
 	creds    *credentialCache // Nil when the credential cache is off.
+	renewals *keyedMutex      // One password renewal at a time per client.
 
 	dummyMu   sync.Mutex
 	dummyHash string
@@ -65,7 +66,7 @@ func NewService(cfg Config, deps Deps) *Service {
 	if deps.Revocations == nil {
 		deps.Revocations = NewRevocationSet(cfg.RevocationKeep())
 	}
-	s := &Service{cfg: cfg, deps: deps, inflight: newInflight(),
+	s := &Service{cfg: cfg, deps: deps, inflight: newInflight(), renewals: newKeyedMutex(),
 		creds: newCredentialCache(cfg.CredentialCacheTTL, cfg.CredentialCacheSize)}
 	if s.creds != nil {
 		// A user-level revocation made here or, through the revocation
@@ -602,19 +603,26 @@ func (s *Service) Renew(ctx context.Context, p *Principal, meta ClientMeta) (*To
 // cannot be told apart, while another device or network gets a session of
 // its own, which can be revoked alone. Only sessions opened this way are
 // reused, never one a login opened, whose refresh token another client
-// may hold.
+// may hold. Renewals of one client are serialised within the process, so
+// that many sent at once open one session between them, not one each.
 //
 // The principal was authenticated by this request, so the user is not read
 // again: a user deleted meanwhile has no session to reuse (its sessions lost
 // their user), and opening one fails on the store's foreign key.
 func (s *Service) renewWithPassword(ctx context.Context, p *Principal, meta ClientMeta) (*TokenPair, error) {
 	u := &User{ID: p.UserID, Username: p.Username}
+	ua := truncate(meta.UserAgent, 256)
+	unlock, err := s.renewals.lock(ctx, FormatUserID(u.ID)+"\x00"+meta.IP+"\x00"+ua)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	now := s.deps.Now()
 	var idleAfter time.Time
 	if s.cfg.SessionIdle > 0 {
 		idleAfter = now.Add(-s.cfg.SessionIdle)
 	}
-	sess, err := s.deps.Sessions.ReuseSession(ctx, u.ID, meta.IP, truncate(meta.UserAgent, 256), now, idleAfter)
+	sess, err := s.deps.Sessions.ReuseSession(ctx, u.ID, meta.IP, ua, now, idleAfter)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return s.openSession(ctx, u, meta, true)

@@ -53,7 +53,7 @@ func (e *testEnv) parallel(n int, method, path, auth string) map[int]int {
 // correct password for one account, as a REST-auth client sending Basic on
 // every request does. None may be refused: a correct password in flight is
 // not a failure. The per-IP limit is left at its default, so it is checked
-// too.
+// too. Renewals sent at once from one client share one session.
 func TestHonestParallelClientsNotThrottled(t *testing.T) {
 	const n = 32
 	routes := []struct{ method, path string }{
@@ -73,6 +73,21 @@ func TestHonestParallelClientsNotThrottled(t *testing.T) {
 				got := e.parallel(n, rt.method, rt.path, basic("alice", "correct horse battery"))
 				if got[200] != n {
 					t.Errorf("%d parallel correct requests: statuses %v, want all %d answered 200", n, got, n)
+				}
+				if rt.path != "/api/token" {
+					return
+				}
+				// The renewals came from one client: they share one session.
+				u, err := e.store.UserByUsername(context.Background(), "alice")
+				if err != nil {
+					t.Fatal(err)
+				}
+				sessions, err := e.store.ListSessions(context.Background(), u.ID, time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(sessions) != 1 {
+					t.Errorf("%d parallel renewals from one client opened %d sessions, want 1", n, len(sessions))
 				}
 			})
 		}
