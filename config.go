@@ -39,6 +39,14 @@ type Config struct {
 	LoginIPWindow    time.Duration
 	RegisterIPLimit  int
 	RegisterIPWindow time.Duration
+
+	// Verified-credential cache (the HTTP Basic password fast path): after a
+	// successful verification, the same username and password are accepted
+	// without hashing for at most CredentialCacheTTL, from a cache of at most
+	// CredentialCacheSize entries per process. CredentialCacheTTL 0 turns it
+	// off.
+	CredentialCacheTTL  time.Duration
+	CredentialCacheSize int
 }
 
 // DefaultConfig returns the defaults restauth ships with.
@@ -63,6 +71,8 @@ func DefaultConfig() Config {
 		LoginIPWindow:       15 * time.Minute,
 		RegisterIPLimit:     50,
 		RegisterIPWindow:    time.Hour,
+		CredentialCacheTTL:  60 * time.Second,
+		CredentialCacheSize: 10000,
 	}
 }
 

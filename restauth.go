@@ -32,6 +32,11 @@ type Session struct {
 	ClientIP   string
 	UserAgent  string
 	RevokedAt  time.Time // Zero while the session is live.
+	// Reusable marks a session opened by a password-authenticated
+	// GET /api/token (the REST-auth flow, which hands out no refresh token):
+	// the next such request from the same client reuses it instead of
+	// opening another.
+	Reusable bool
 }
 
 // Live reports whether the session may still be used at now, given the idle
@@ -81,9 +86,15 @@ type TokenPair struct {
 	SessionID    string
 }
 
-// Revocation records that a session ended at a given time.
+// Revocation records that a session ended at a given time or, when
+// SessionID is empty and UserID is set, a user-level revocation: the user's
+// password changed, the user was deleted, or all its sessions were revoked,
+// so every credential verified for the user before then must be forgotten
+// (the verified-credential cache of every instance drops the user's
+// entries).
 type Revocation struct {
 	SessionID string
+	UserID    int64
 	RevokedAt time.Time
 }
 
@@ -133,10 +144,13 @@ type UserStore interface {
 	UserByUsername(ctx context.Context, username string) (*User, error)
 	ListUsers(ctx context.Context) ([]*User, error)
 	// SetPasswordHash replaces the hash only while it still equals oldHash,
-	// so a concurrent password change is never overwritten by a rehash.
+	// so a concurrent password change is never overwritten by a rehash. In
+	// the same transaction it records a user-level revocation at the time
+	// of the change (see UserRevocationsSince).
 	SetPasswordHash(ctx context.Context, id int64, oldHash, newHash string) error
 	// DeleteUser removes the user and revokes its sessions at now, returning
-	// the revoked session ids.
+	// the revoked session ids, and records a user-level revocation at now,
+	// in one transaction.
 	DeleteUser(ctx context.Context, id int64, now time.Time) ([]string, error)
 }
 
@@ -152,10 +166,23 @@ type SessionStore interface {
 	// RevokeSession revokes one live session of userID; ErrNotFound otherwise.
 	RevokeSession(ctx context.Context, userID int64, id string, now time.Time) error
 	// RevokeUserSessions revokes every live session of userID except the one
-	// named (which may be empty) and returns the revoked ids.
+	// named (which may be empty) and returns the revoked ids. In the same
+	// transaction it records a user-level revocation at now, even when no
+	// session was live.
 	RevokeUserSessions(ctx context.Context, userID int64, except string, now time.Time) ([]string, error)
 	// RevokedSince returns sessions revoked at or after since.
 	RevokedSince(ctx context.Context, since time.Time) ([]Revocation, error)
+	// UserRevocationsSince returns the user-level revocations (UserID and
+	// RevokedAt set, SessionID empty) recorded at or after since, including
+	// those of deleted users.
+	UserRevocationsSince(ctx context.Context, since time.Time) ([]Revocation, error)
+	// ReuseSession finds the user's reusable session opened from clientIP
+	// with userAgent that is not revoked, expires after now and was last used
+	// after idleAfter (the zero time when there is no idle timeout), moves
+	// its LastUsedAt to now, and returns it as it is after the update; the
+	// most recently used one when there are several. It returns ErrNotFound
+	// when there is none.
+	ReuseSession(ctx context.Context, userID int64, clientIP, userAgent string, now, idleAfter time.Time) (*Session, error)
 }
 
 // CounterStore keeps rate-limit counters.
@@ -179,6 +206,10 @@ type PasswordHasher interface {
 	// Verify reports whether password matches hash, and whether hash should
 	// be replaced because it uses an old format or old parameters.
 	Verify(ctx context.Context, password, hash string) (ok, rehash bool, err error)
+	// Saturated reports whether a hash requested now would be refused at
+	// once, so that a flood is shed before it costs a store round trip. A
+	// hasher without an admission limit returns false.
+	Saturated() bool
 }
 
 // TokenIssuer signs access tokens.

@@ -47,6 +47,10 @@ type Service struct {
 	cfg  Config
 	deps Deps // Private, so that every caller goes through the rules.
 
+	inflight *inflight        // Password checks being evaluated, per limit key.
+	creds    *credentialCache // Nil when the credential cache is off.
+	renewals *keyedMutex      // One password renewal at a time per client.
+
 	dummyMu   sync.Mutex
 	dummyHash string
 }
@@ -62,7 +66,15 @@ func NewService(cfg Config, deps Deps) *Service {
 	if deps.Revocations == nil {
 		deps.Revocations = NewRevocationSet(cfg.RevocationKeep())
 	}
-	return &Service{cfg: cfg, deps: deps}
+	s := &Service{cfg: cfg, deps: deps, inflight: newInflight(), renewals: newKeyedMutex(),
+		creds: newCredentialCache(cfg.CredentialCacheTTL, cfg.CredentialCacheSize)}
+	if s.creds != nil {
+		// A user-level revocation made here or, through the revocation
+		// feed, on any other instance drops the user's cached
+		// verifications at once.
+		deps.Revocations.OnUserRevoked(s.creds.dropUser)
+	}
+	return s
 }
 
 // Config returns the Service's configuration.
@@ -180,27 +192,60 @@ func (s *Service) UserByName(ctx context.Context, name string) (*User, error) {
 // reveal which accounts exist, and a hash in an old format or with old
 // parameters is upgraded after a success.
 //
-// Each attempt is counted before it is evaluated, with one atomic increment
-// per limit, and refunded when it succeeds or is not evaluated. Checking
-// first and counting after would let a burst of concurrent guesses all pass
-// the check before any of them was counted.
+// The stored counters hold failures only, recorded once they are known. What
+// keeps a burst of concurrent guesses inside the limits is the in-flight
+// bound: a check may be evaluated only while the checks of the same account
+// (and address) already running, counted as if each were to fail, still fit
+// in what the stored failures allow. The checks beyond it wait for a slot
+// rather than being refused, so many correct passwords sent at once for one
+// account all succeed, and a burst of guesses is still hashed at most as
+// often as the free failures allow.
+//
+// A username and password verified within CredentialCacheTTL are accepted
+// from the credential cache without hashing, without a store round trip and
+// without counting against the limits: a cache hit is only possible with the
+// exact password that succeeded, so it is never a guess.
 func (s *Service) Authenticate(ctx context.Context, username, password string, meta ClientMeta) (*User, error) {
-	// Under a flood, refuse what could not be hashed before it costs a
-	// counter write and a user lookup.
-	if sat, ok := s.deps.Hasher.(interface{ Saturated() bool }); ok && sat.Saturated() {
-		return nil, errOverloaded
-	}
+	return s.authenticate(ctx, username, password, meta, true)
+}
+
+// authenticate is Authenticate; useCache false always verifies the hash, for
+// the operations that replace or delete the credential.
+func (s *Service) authenticate(ctx context.Context, username, password string, meta ClientMeta, useCache bool) (*User, error) {
 	name := username
 	if utf8.ValidString(name) {
 		name = s.deps.Normalizer.NFC(name)
 	}
+	var mac [32]byte
+	var gen uint64
+	cached := s.creds != nil && name != "" && password != "" && len(password) <= MaxPasswordBytes
+	if cached {
+		mac = s.creds.mac(FoldUsername(name), password)
+		if useCache {
+			if u, ok := s.creds.get(&mac, s.deps.Now()); ok {
+				return u, nil
+			}
+		}
+		// Read before the user's hash is: a user-level revocation after
+		// this point keeps the result out of the cache.
+		gen = s.creds.generation()
+	}
+	// Under a flood, refuse what could not be hashed before it costs a
+	// counter read and a user lookup.
+	if s.deps.Hasher.Saturated() {
+		return nil, errOverloaded
+	}
 	att := &attempt{s: s}
 	defer att.settle(context.WithoutCancel(ctx))
-	if err := att.reserveAccount(ctx, "acct:"+FoldUsername(name)); err != nil {
-		return nil, err
+	if lim, ok := s.accountLimit("acct:" + FoldUsername(name)); ok {
+		if err := att.hold(ctx, lim); err != nil {
+			return nil, err
+		}
 	}
-	if err := att.reserveIP(ctx, meta.IP); err != nil {
-		return nil, err
+	if lim, ok := s.ipLimit(meta.IP); ok {
+		if err := att.hold(ctx, lim); err != nil {
+			return nil, err
+		}
 	}
 
 	var u *User
@@ -238,83 +283,91 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, m
 	if rehash {
 		s.rehash(ctx, u, password)
 	}
+	if cached {
+		s.creds.put(&mac, u, s.deps.Now(), gen)
+	}
 	return u, nil
 }
 
-// attempt is one password check's claim on the brute-force limits.
+// accountLimit is the per-account tarpit. The k-th failure of a window
+// (k > AccountFreeFailures) may be attempted no earlier than the window's
+// start plus the delays of the failures before it, each AccountDelayBase
+// doubled per failure and capped at AccountDelayMax: an attacker going as
+// fast as allowed waits that delay between guesses, and a user who failed a
+// few times spread over the window is not slowed at all. While free failures
+// remain, as many checks may run at once as there are free failures left;
+// after that, one at a time, each when the schedule allows.
+func (s *Service) accountLimit(key string) (limit, bool) {
+	cfg := s.cfg
+	if cfg.AccountMaxFailures <= 0 {
+		return limit{}, false
+	}
+	return limit{key: key, window: cfg.AccountWindow, clearOnSuccess: true, allow: func(c Counter, now time.Time) (int, time.Duration) {
+		prior := c.Count
+		if prior >= cfg.AccountMaxFailures {
+			return 0, c.WindowStart.Add(cfg.AccountWindow).Sub(now)
+		}
+		if prior < cfg.AccountFreeFailures {
+			return cfg.AccountFreeFailures - prior, 0
+		}
+		if until := c.WindowStart.Add(s.tarpitSchedule(prior)); now.Before(until) {
+			return 0, until.Sub(now)
+		}
+		return 1, 0
+	}}, true
+}
+
+// ipLimit is the per-address failure limit: LoginIPLimit failures per
+// window, with at most as many checks in flight as failures remain.
+func (s *Service) ipLimit(ip string) (limit, bool) {
+	cfg := s.cfg
+	if cfg.LoginIPLimit <= 0 || ip == "" {
+		return limit{}, false
+	}
+	return limit{key: limitKey("ip-login:", ip), window: cfg.LoginIPWindow, allow: func(c Counter, now time.Time) (int, time.Duration) {
+		if c.Count >= cfg.LoginIPLimit {
+			return 0, c.WindowStart.Add(cfg.LoginIPWindow).Sub(now)
+		}
+		return cfg.LoginIPLimit - c.Count, 0
+	}}, true
+}
+
+// attempt is one password check's claim on the brute-force limits: the
+// in-flight slots it holds, and how it ended.
 type attempt struct {
 	s                 *Service
-	acctKey, ipKey    string // Set once the attempt is counted under them.
+	slots             []*slot
 	failed, succeeded bool
 }
 
-// reserveAccount counts the attempt against the account and refuses it
-// when the tarpit says it comes too early. The k-th attempt of a window
-// (k > AccountFreeFailures) may come no earlier than the window's start plus
-// the delays of the attempts before it, each AccountDelayBase doubled per
-// failure and capped at AccountDelayMax: an attacker going as fast as
-// allowed waits that delay between guesses, and a user who failed a few
-// times spread over the window is not slowed at all.
-func (a *attempt) reserveAccount(ctx context.Context, key string) error {
-	cfg := a.s.cfg
-	if cfg.AccountMaxFailures <= 0 {
-		return nil
-	}
-	now := a.s.deps.Now()
-	c, err := a.s.deps.Counters.Incr(ctx, key, now, cfg.AccountWindow)
+// hold waits for a slot under lim and keeps it until settle.
+func (a *attempt) hold(ctx context.Context, lim limit) error {
+	sl, err := a.s.acquire(ctx, lim)
 	if err != nil {
 		return err
 	}
-	a.acctKey = key
-	prior := c.Count - 1
-	var until time.Time
-	if prior >= cfg.AccountMaxFailures {
-		until = c.WindowStart.Add(cfg.AccountWindow)
-	} else {
-		until = c.WindowStart.Add(a.s.tarpitSchedule(prior))
-	}
-	if now.Before(until) {
-		return tooMany(until.Sub(now))
-	}
+	a.slots = append(a.slots, sl)
 	return nil
 }
 
-// reserveIP counts the attempt against the client address.
-func (a *attempt) reserveIP(ctx context.Context, ip string) error {
-	cfg := a.s.cfg
-	if cfg.LoginIPLimit <= 0 || ip == "" {
-		return nil
-	}
-	now := a.s.deps.Now()
-	c, err := a.s.deps.Counters.Incr(ctx, limitKey("ip-login:", ip), now, cfg.LoginIPWindow)
-	if err != nil {
-		return err
-	}
-	a.ipKey = limitKey("ip-login:", ip)
-	if c.Count > cfg.LoginIPLimit {
-		return tooMany(c.WindowStart.Add(cfg.LoginIPWindow).Sub(now))
-	}
-	return nil
-}
-
-// settle keeps the counts of a failed attempt, clears the account's
-// failures after a success, and refunds everything else: a success does
-// not count against the address, and an attempt refused or not evaluated
-// (throttled, overloaded, a store error) is not a failure.
+// settle records a failure under every limit, clears the account's failures
+// after a success, and records nothing for an attempt refused or not
+// evaluated (throttled, overloaded, a store error), which is not a failure.
+// The counters are written before the slots are released, so that the
+// checks waiting for a slot read a count that includes this one.
 func (a *attempt) settle(ctx context.Context) {
-	if a.failed {
-		return
-	}
 	var errs []error
-	if a.acctKey != "" {
-		if a.succeeded {
-			errs = append(errs, a.s.deps.Counters.Reset(ctx, a.acctKey))
-		} else {
-			errs = append(errs, a.s.deps.Counters.Decr(ctx, a.acctKey))
+	for _, sl := range a.slots {
+		switch {
+		case a.failed:
+			_, err := a.s.deps.Counters.Incr(ctx, sl.lim.key, a.s.deps.Now(), sl.lim.window)
+			errs = append(errs, err)
+		case a.succeeded && sl.lim.clearOnSuccess && sl.count.Count > 0:
+			errs = append(errs, a.s.deps.Counters.Reset(ctx, sl.lim.key))
 		}
 	}
-	if a.ipKey != "" {
-		errs = append(errs, a.s.deps.Counters.Decr(ctx, a.ipKey))
+	for _, sl := range a.slots {
+		a.s.inflight.release(sl.lim.key, sl.st, a.failed)
 	}
 	if err := errors.Join(errs...); err != nil {
 		a.s.deps.Logger.WarnContext(ctx, "rate-limit counter not settled", "err", err)
@@ -446,6 +499,12 @@ func (s *Service) Login(ctx context.Context, username, password string, meta Cli
 
 // OpenSession starts a session for an authenticated user.
 func (s *Service) OpenSession(ctx context.Context, u *User, meta ClientMeta) (*TokenPair, error) {
+	return s.openSession(ctx, u, meta, false)
+}
+
+// openSession starts a session. A reusable one (the REST-auth flow) has no
+// refresh token.
+func (s *Service) openSession(ctx context.Context, u *User, meta ClientMeta, reusable bool) (*TokenPair, error) {
 	id, err := s.deps.NewID()
 	if err != nil {
 		return nil, err
@@ -455,12 +514,18 @@ func (s *Service) OpenSession(ctx context.Context, u *User, meta ClientMeta) (*T
 		ID: id, UserID: u.ID, CreatedAt: now, LastUsedAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionTTL),
 		ClientIP:  meta.IP, UserAgent: truncate(meta.UserAgent, 256),
+		Reusable: reusable,
 	}
-	rt, rh, err := s.deps.Refresh.New()
-	if err != nil {
-		return nil, err
+	var rt string
+	var rec *RefreshRecord
+	if !reusable {
+		var rh []byte
+		if rt, rh, err = s.deps.Refresh.New(); err != nil {
+			return nil, err
+		}
+		rec = &RefreshRecord{Hash: rh, SessionID: id, CreatedAt: now}
 	}
-	if err := s.deps.Sessions.CreateSession(ctx, sess, &RefreshRecord{Hash: rh, SessionID: id, CreatedAt: now}); err != nil {
+	if err := s.deps.Sessions.CreateSession(ctx, sess, rec); err != nil {
 		return nil, err
 	}
 	at, ttl, err := s.issue(ctx, u.ID, u.Username, sess, now)
@@ -510,19 +575,13 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (*Princip
 
 // Renew issues a fresh access token within the caller's session (the
 // REST-auth GET /api/token with a token), never past the session's absolute
-// expiry. A password-authenticated caller gets a new session instead.
+// expiry. A password-authenticated caller gets a token in the live session
+// that the same client opened the same way, which is used again (its idle
+// window starts anew, as after a login), or in a new session when there is
+// none; see renewWithPassword.
 func (s *Service) Renew(ctx context.Context, p *Principal, meta ClientMeta) (*TokenPair, error) {
 	if p.SessionID == "" {
-		u, err := s.deps.Users.UserByID(ctx, p.UserID)
-		if err != nil {
-			return nil, err
-		}
-		pair, err := s.OpenSession(ctx, u, meta)
-		if err != nil {
-			return nil, err
-		}
-		pair.RefreshToken = ""
-		return pair, nil
+		return s.renewWithPassword(ctx, p, meta)
 	}
 	sess, err := s.liveSession(ctx, p.SessionID)
 	if err != nil {
@@ -530,6 +589,47 @@ func (s *Service) Renew(ctx context.Context, p *Principal, meta ClientMeta) (*To
 	}
 	now := s.deps.Now()
 	at, ttl, err := s.issue(ctx, p.UserID, p.Username, sess, now)
+	if err != nil {
+		return nil, err
+	}
+	return &TokenPair{AccessToken: at, ExpiresIn: ttl, SessionID: sess.ID}, nil
+}
+
+// renewWithPassword serves a password-authenticated GET /api/token. A
+// REST-auth client fetches a token this way every few minutes; opening a
+// session each time would leave thousands per user and month. A client is
+// the user, the client address and the user agent, which is what a session
+// records and what GET /api/sessions shows: requests that share all three
+// cannot be told apart, while another device or network gets a session of
+// its own, which can be revoked alone. Only sessions opened this way are
+// reused, never one a login opened, whose refresh token another client
+// may hold. Renewals of one client are serialised within the process, so
+// that many sent at once open one session between them, not one each.
+//
+// The principal was authenticated by this request, so the user is not read
+// again: a user deleted meanwhile has no session to reuse (its sessions lost
+// their user), and opening one fails on the store's foreign key.
+func (s *Service) renewWithPassword(ctx context.Context, p *Principal, meta ClientMeta) (*TokenPair, error) {
+	u := &User{ID: p.UserID, Username: p.Username}
+	ua := truncate(meta.UserAgent, 256)
+	unlock, err := s.renewals.lock(ctx, FormatUserID(u.ID)+"\x00"+meta.IP+"\x00"+ua)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	now := s.deps.Now()
+	var idleAfter time.Time
+	if s.cfg.SessionIdle > 0 {
+		idleAfter = now.Add(-s.cfg.SessionIdle)
+	}
+	sess, err := s.deps.Sessions.ReuseSession(ctx, u.ID, meta.IP, ua, now, idleAfter)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return s.openSession(ctx, u, meta, true)
+	case err != nil:
+		return nil, err
+	}
+	at, ttl, err := s.issue(ctx, u.ID, u.Username, sess, now)
 	if err != nil {
 		return nil, err
 	}
@@ -654,7 +754,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err := s.CheckPassword(next); err != nil {
 		return err
 	}
-	u, err := s.Authenticate(ctx, p.Username, current, meta)
+	u, err := s.authenticate(ctx, p.Username, current, meta, false)
 	if err != nil {
 		return wrongPassword(err)
 	}
@@ -671,13 +771,16 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		}
 		return err
 	}
+	// The store recorded the change for the other instances; this one
+	// forgets the old password now.
+	s.remember(nil, u.ID, s.deps.Now())
 	return s.revokeAll(ctx, u.ID, p.SessionID)
 }
 
 // DeleteAccount deletes the caller's account, after checking its password,
 // and every session with it.
 func (s *Service) DeleteAccount(ctx context.Context, p *Principal, password string, meta ClientMeta) error {
-	u, err := s.Authenticate(ctx, p.Username, password, meta)
+	u, err := s.authenticate(ctx, p.Username, password, meta, false)
 	if err != nil {
 		return wrongPassword(err)
 	}
@@ -709,7 +812,7 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	s.remember(ids, now)
+	s.remember(ids, id, now)
 	return nil
 }
 
@@ -737,7 +840,7 @@ func (s *Service) revokeOne(ctx context.Context, userID int64, id string) error 
 	if err := s.deps.Sessions.RevokeSession(ctx, userID, id, now); err != nil {
 		return err
 	}
-	s.remember([]string{id}, now)
+	s.remember([]string{id}, 0, now)
 	return nil
 }
 
@@ -747,14 +850,20 @@ func (s *Service) revokeAll(ctx context.Context, userID int64, except string) er
 	if err != nil {
 		return err
 	}
-	s.remember(ids, now)
+	s.remember(ids, userID, now)
 	return nil
 }
 
-func (s *Service) remember(ids []string, now time.Time) {
-	revs := make([]Revocation, len(ids))
+// remember adds revocations made here to the in-memory view at once,
+// without waiting for the feed: the sessions named and, when userID is not
+// zero, a user-level revocation.
+func (s *Service) remember(ids []string, userID int64, now time.Time) {
+	revs := make([]Revocation, len(ids), len(ids)+1)
 	for i, id := range ids {
 		revs[i] = Revocation{SessionID: id, RevokedAt: now}
+	}
+	if userID != 0 {
+		revs = append(revs, Revocation{UserID: userID, RevokedAt: now})
 	}
 	s.deps.Revocations.Add(revs...)
 }

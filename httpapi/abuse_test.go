@@ -667,10 +667,12 @@ var leakMarkers = []string{
 
 // TestStoreFailuresAreGeneric closes the database under the running server:
 // every request that needs it fails with a generic body, while the cause
-// reaches only the log.
+// reaches only the log. The credential cache is off: a password verified
+// moments before would otherwise be accepted from memory, without the
+// database, as an access token is.
 func TestStoreFailuresAreGeneric(t *testing.T) {
 	var logs lockedBuffer
-	e := newEnvWith(t, envExtras{logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	e := newEnvWith(t, envExtras{logger: slog.New(slog.NewTextHandler(&logs, nil))}, withCredentialCacheTTL(0))
 	e.register("alice", "correct horse battery")
 	access, refresh := e.login("alice", "correct horse battery")
 	if err := e.store.Close(); err != nil {

@@ -57,7 +57,8 @@ func parseNotification(payload string) (kind, schema string, ok bool) {
 // Listen keeps the instance's in-memory views current while the database is
 // shared with other instances. It holds one dedicated connection (outside the
 // pool) that LISTENs on the restauth channel, and calls onRevoke when
-// sessions have been revoked (RevokeSession, RevokeUserSessions, DeleteUser)
+// sessions or a user's credentials have been revoked (RevokeSession,
+// RevokeUserSessions, DeleteUser, SetPasswordHash)
 // and onKeys when signing keys have been added or retired, by this instance
 // or any other sharing the schema. Each callback runs on a goroutine of its
 // own, and notifications that arrive while it is pending or running merge

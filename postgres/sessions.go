@@ -11,9 +11,9 @@ import (
 )
 
 const (
-	sessionCols = `id, user_id, created_at, last_used_at, expires_at, client_ip, user_agent, revoked_at`
+	sessionCols = `id, user_id, created_at, last_used_at, expires_at, client_ip, user_agent, revoked_at, reusable`
 	// sessionColsS is sessionCols of a query that names sessions "s".
-	sessionColsS = `s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.client_ip, s.user_agent, s.revoked_at`
+	sessionColsS = `s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.client_ip, s.user_agent, s.revoked_at, s.reusable`
 )
 
 // scanSession scans the sessionCols of row, after the columns that lead
@@ -22,7 +22,7 @@ func scanSession(row pgx.Row, lead ...any) (*restauth.Session, error) {
 	var s restauth.Session
 	var userID *int64
 	var revoked *time.Time
-	dest := append(lead, &s.ID, &userID, &s.CreatedAt, &s.LastUsedAt, &s.ExpiresAt, &s.ClientIP, &s.UserAgent, &revoked)
+	dest := append(lead, &s.ID, &userID, &s.CreatedAt, &s.LastUsedAt, &s.ExpiresAt, &s.ClientIP, &s.UserAgent, &revoked, &s.Reusable)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -42,8 +42,8 @@ func (db *DB) CreateSession(ctx context.Context, s *restauth.Session, refresh *r
 	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		return inTx(ctx, c, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx,
-				`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-				s.ID, s.UserID, s.CreatedAt, s.LastUsedAt, s.ExpiresAt, s.ClientIP, s.UserAgent, nullTime(s.RevokedAt))
+				`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+				s.ID, s.UserID, s.CreatedAt, s.LastUsedAt, s.ExpiresAt, s.ClientIP, s.UserAgent, nullTime(s.RevokedAt), s.Reusable)
 			if err != nil || refresh == nil {
 				return err
 			}
@@ -184,8 +184,11 @@ func (db *DB) RevokeSession(ctx context.Context, userID int64, id string, now ti
 }
 
 // RevokeUserSessions revokes every not yet revoked session of userID except
-// the one named (which may be empty) and returns the revoked ids; when there
-// are any, the other instances are notified in the same transaction.
+// the one named (which may be empty) and returns the revoked ids, and records
+// a user-level revocation at now, in one transaction. When sessions were
+// revoked, the other instances are notified in the same transaction; when
+// none was, the user-level revocation (which then leaves every credential as
+// valid as before) reaches them at their next periodic resync.
 func (db *DB) RevokeUserSessions(ctx context.Context, userID int64, except string, now time.Time) ([]string, error) {
 	var ids []string
 	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
@@ -194,7 +197,10 @@ func (db *DB) RevokeUserSessions(ctx context.Context, userID int64, except strin
 			ids, err = queryIDs(ctx, tx,
 				`UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL RETURNING id`,
 				now, userID, except)
-			if err != nil || len(ids) == 0 {
+			if err != nil {
+				return err
+			}
+			if err := recordUserRevocation(ctx, tx, userID, now); err != nil || len(ids) == 0 {
 				return err
 			}
 			return db.notify(ctx, tx, kindRevoked)
@@ -228,4 +234,55 @@ func (db *DB) RevokedSince(ctx context.Context, since time.Time) ([]restauth.Rev
 		return nil, storeErr("list revocations", err)
 	}
 	return revs, nil
+}
+
+// recordUserRevocation stores a user-level revocation, for
+// UserRevocationsSince.
+func recordUserRevocation(ctx context.Context, tx pgx.Tx, userID int64, now time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO user_revocations (user_id, revoked_at) VALUES ($1, $2)`, userID, now)
+	return err
+}
+
+// UserRevocationsSince returns the user-level revocations recorded at or
+// after since, oldest first, including those of deleted users.
+func (db *DB) UserRevocationsSince(ctx context.Context, since time.Time) ([]restauth.Revocation, error) {
+	var revs []restauth.Revocation
+	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		rows, err := c.Query(ctx,
+			`SELECT user_id, revoked_at FROM user_revocations WHERE revoked_at >= $1 ORDER BY revoked_at, user_id`, since)
+		if err != nil {
+			return err
+		}
+		revs, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (restauth.Revocation, error) {
+			var v restauth.Revocation
+			err := row.Scan(&v.UserID, &v.RevokedAt)
+			v.RevokedAt = v.RevokedAt.UTC()
+			return v, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, storeErr("list user revocations", err)
+	}
+	return revs, nil
+}
+
+// ReuseSession moves the LastUsedAt of the user's most recently used live
+// reusable session from clientIP with userAgent to now, with one UPDATE, and
+// returns it; restauth.ErrNotFound when there is none.
+func (db *DB) ReuseSession(ctx context.Context, userID int64, clientIP, userAgent string, now, idleAfter time.Time) (*restauth.Session, error) {
+	var s *restauth.Session
+	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) (err error) {
+		s, err = scanSession(c.QueryRow(ctx,
+			`UPDATE sessions SET last_used_at = greatest(last_used_at, $1)
+			WHERE id = (
+				SELECT id FROM sessions
+				WHERE user_id = $2 AND client_ip = $3 AND user_agent = $4 AND reusable
+					AND revoked_at IS NULL AND expires_at > $1 AND last_used_at > $5
+				ORDER BY last_used_at DESC, id LIMIT 1)
+			RETURNING `+sessionCols,
+			now, userID, clientIP, userAgent, idleAfter))
+		return err
+	})
+	return s, storeErr("reuse session", err)
 }

@@ -13,8 +13,8 @@ var _ restauth.Sweeper = (*DB)(nil)
 
 // Sweep deletes sessions that ended (expired or revoked) before
 // sessionsBefore, their refresh tokens by cascade, and counters last
-// incremented before countersBefore, in one transaction, returning the
-// number of sessions and counters deleted. Several instances sweeping at
+// incremented before countersBefore, and user-level revocations older than
+// sessionsBefore, in one transaction, returning the number of rows deleted. Several instances sweeping at
 // once only delete the same rows once.
 func (db *DB) Sweep(ctx context.Context, sessionsBefore, countersBefore time.Time) (int64, error) {
 	var n int64
@@ -30,7 +30,11 @@ func (db *DB) Sweep(ctx context.Context, sessionsBefore, countersBefore time.Tim
 			if err != nil {
 				return err
 			}
-			n = s.RowsAffected() + k.RowsAffected()
+			u, err := tx.Exec(ctx, `DELETE FROM user_revocations WHERE revoked_at < $1`, sessionsBefore)
+			if err != nil {
+				return err
+			}
+			n = s.RowsAffected() + k.RowsAffected() + u.RowsAffected()
 			return nil
 		})
 	})

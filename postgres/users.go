@@ -90,22 +90,34 @@ func (db *DB) ListUsers(ctx context.Context) ([]*restauth.User, error) {
 
 // SetPasswordHash replaces the user's hash only while it still equals
 // oldHash. It returns restauth.ErrNotFound when the user is gone or its hash
-// has changed meanwhile, so a rehash never overwrites a password change.
+// has changed meanwhile, so a rehash never overwrites a password change. In
+// the same transaction it records a user-level revocation at the current
+// time and notifies the other instances, which drop what they cached for the
+// user.
 func (db *DB) SetPasswordHash(ctx context.Context, id int64, oldHash, newHash string) error {
 	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
-		tag, err := c.Exec(ctx,
-			`UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`, newHash, id, oldHash)
-		if err != nil {
-			return err
-		}
-		return rowsAffected(tag)
+		return inTx(ctx, c, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx,
+				`UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`, newHash, id, oldHash)
+			if err != nil {
+				return err
+			}
+			if err := rowsAffected(tag); err != nil {
+				return err
+			}
+			if err := recordUserRevocation(ctx, tx, id, time.Now()); err != nil {
+				return err
+			}
+			return db.notify(ctx, tx, kindRevoked)
+		})
 	})
 	return storeErr("set password hash", err)
 }
 
-// DeleteUser revokes every not yet revoked session of the user at now and
-// deletes the user, in one transaction that also notifies the other
-// instances, returning the revoked session ids. The session rows stay (their
+// DeleteUser revokes every not yet revoked session of the user at now,
+// deletes the user and records a user-level revocation at now, in one
+// transaction that also notifies the other instances, returning the revoked
+// session ids. The session rows stay (their
 // user_id becomes NULL) so that RevokedSince reports them. It returns
 // restauth.ErrNotFound when there is no such user.
 //
@@ -130,10 +142,10 @@ func (db *DB) DeleteUser(ctx context.Context, id int64, now time.Time) ([]string
 			if _, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
 				return err
 			}
-			if len(revoked) > 0 {
-				return db.notify(ctx, tx, kindRevoked)
+			if err := recordUserRevocation(ctx, tx, id, now); err != nil {
+				return err
 			}
-			return nil
+			return db.notify(ctx, tx, kindRevoked)
 		})
 	})
 	if err != nil {

@@ -10,13 +10,13 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-const sessionCols = `id, user_id, created_at, last_used_at, expires_at, client_ip, user_agent, revoked_at`
+const sessionCols = `id, user_id, created_at, last_used_at, expires_at, client_ip, user_agent, revoked_at, reusable`
 
 func scanSession(row interface{ Scan(...any) error }) (*restauth.Session, error) {
 	var s restauth.Session
 	var userID, revoked sql.NullInt64
 	var created, lastUsed, expires int64
-	err := row.Scan(&s.ID, &userID, &created, &lastUsed, &expires, &s.ClientIP, &s.UserAgent, &revoked)
+	err := row.Scan(&s.ID, &userID, &created, &lastUsed, &expires, &s.ClientIP, &s.UserAgent, &revoked, &s.Reusable)
 	if err != nil {
 		return nil, err
 	}
@@ -35,9 +35,9 @@ func scanSession(row interface{ Scan(...any) error }) (*restauth.Session, error)
 func (db *DB) CreateSession(ctx context.Context, s *restauth.Session, refresh *restauth.RefreshRecord) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.ID, s.UserID, micros(s.CreatedAt), micros(s.LastUsedAt), micros(s.ExpiresAt),
-			s.ClientIP, s.UserAgent, nullMicros(s.RevokedAt))
+			s.ClientIP, s.UserAgent, nullMicros(s.RevokedAt), s.Reusable)
 		if err != nil {
 			return err
 		}
@@ -166,15 +166,70 @@ func (db *DB) RevokeSession(ctx context.Context, userID int64, id string, now ti
 }
 
 // RevokeUserSessions revokes every not yet revoked session of userID except
-// the one named (which may be empty) and returns the revoked ids.
+// the one named (which may be empty) and returns the revoked ids. In the same
+// transaction it records a user-level revocation at now, even when no
+// session was live.
 func (db *DB) RevokeUserSessions(ctx context.Context, userID int64, except string, now time.Time) ([]string, error) {
-	ids, err := queryIDs(ctx, db.write,
-		`UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL RETURNING id`,
-		micros(now), userID, except)
+	var ids []string
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		ids, err = queryIDs(ctx, tx,
+			`UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL RETURNING id`,
+			micros(now), userID, except)
+		if err != nil {
+			return err
+		}
+		return recordUserRevocation(ctx, tx, userID, now)
+	})
 	if err != nil {
 		return nil, storeErr("revoke sessions", err)
 	}
 	return ids, nil
+}
+
+// recordUserRevocation stores a user-level revocation, for
+// UserRevocationsSince.
+func recordUserRevocation(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO user_revocations (user_id, revoked_at) VALUES (?, ?)`, userID, micros(now))
+	return err
+}
+
+// UserRevocationsSince returns the user-level revocations recorded at or
+// after since, oldest first, including those of deleted users.
+func (db *DB) UserRevocationsSince(ctx context.Context, since time.Time) ([]restauth.Revocation, error) {
+	rows, err := db.read.QueryContext(ctx,
+		`SELECT user_id, revoked_at FROM user_revocations WHERE revoked_at >= ? ORDER BY revoked_at, user_id`, micros(since))
+	if err != nil {
+		return nil, storeErr("list user revocations", err)
+	}
+	defer rows.Close()
+	var revs []restauth.Revocation
+	for rows.Next() {
+		var v restauth.Revocation
+		var at int64
+		if err := rows.Scan(&v.UserID, &at); err != nil {
+			return nil, storeErr("list user revocations", err)
+		}
+		v.RevokedAt = fromMicros(at)
+		revs = append(revs, v)
+	}
+	return revs, storeErr("list user revocations", rows.Err())
+}
+
+// ReuseSession moves the LastUsedAt of the user's most recently used live
+// reusable session from clientIP with userAgent to now, with one UPDATE, and
+// returns it; restauth.ErrNotFound when there is none.
+func (db *DB) ReuseSession(ctx context.Context, userID int64, clientIP, userAgent string, now, idleAfter time.Time) (*restauth.Session, error) {
+	s, err := scanSession(db.write.QueryRowContext(ctx,
+		`UPDATE sessions SET last_used_at = max(last_used_at, ?1)
+		WHERE id = (
+			SELECT id FROM sessions
+			WHERE user_id = ?2 AND client_ip = ?3 AND user_agent = ?4 AND reusable = 1
+				AND revoked_at IS NULL AND expires_at > ?1 AND last_used_at > ?5
+			ORDER BY last_used_at DESC, id LIMIT 1)
+		RETURNING `+sessionCols,
+		micros(now), userID, clientIP, userAgent, micros(idleAfter)))
+	return s, storeErr("reuse session", err)
 }
 
 // RevokedSince returns the sessions revoked at or after since, oldest

@@ -8,7 +8,8 @@ import (
 
 // Sweep deletes sessions that ended (expired or revoked) before
 // sessionsBefore, their refresh tokens by cascade, and counters last
-// incremented before countersBefore.
+// incremented before countersBefore, and user-level revocations older than
+// sessionsBefore.
 func (db *DB) Sweep(ctx context.Context, sessionsBefore, countersBefore time.Time) (int64, error) {
 	var n int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -24,7 +25,12 @@ func (db *DB) Sweep(ctx context.Context, sessionsBefore, countersBefore time.Tim
 			return err
 		}
 		c, _ := res.RowsAffected()
-		n = s + c
+		res, err = tx.ExecContext(ctx, `DELETE FROM user_revocations WHERE revoked_at < ?`, micros(sessionsBefore))
+		if err != nil {
+			return err
+		}
+		u, _ := res.RowsAffected()
+		n = s + c + u
 		return nil
 	})
 	return n, storeErr("sweep", err)

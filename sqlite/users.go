@@ -82,19 +82,28 @@ func (db *DB) ListUsers(ctx context.Context) ([]*restauth.User, error) {
 }
 
 // SetPasswordHash replaces the user's hash only while it still equals
-// oldHash. It returns restauth.ErrNotFound when the user is gone or its hash
-// has changed meanwhile, so a rehash never overwrites a password change.
+// oldHash, and records a user-level revocation at the current time in the
+// same transaction. It returns restauth.ErrNotFound when the user is gone or
+// its hash has changed meanwhile, so a rehash never overwrites a password
+// change.
 func (db *DB) SetPasswordHash(ctx context.Context, id int64, oldHash, newHash string) error {
-	res, err := db.write.ExecContext(ctx,
-		`UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`, newHash, id, oldHash)
-	if err != nil {
-		return storeErr("set password hash", err)
-	}
-	return rowsAffected(res)
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`, newHash, id, oldHash)
+		if err != nil {
+			return err
+		}
+		if err := rowsAffected(res); err != nil {
+			return err
+		}
+		return recordUserRevocation(ctx, tx, id, time.Now())
+	})
+	return storeErr("set password hash", err)
 }
 
 // DeleteUser revokes every not yet revoked session of the user at now and
-// deletes the user, in one transaction, returning the revoked session ids.
+// deletes the user, recording a user-level revocation at now, in one
+// transaction, returning the revoked session ids.
 // The session rows stay (their user_id becomes NULL) so that RevokedSince
 // reports them to other instances. It returns restauth.ErrNotFound when there
 // is no such user.
@@ -112,7 +121,10 @@ func (db *DB) DeleteUser(ctx context.Context, id int64, now time.Time) ([]string
 		if err != nil {
 			return err
 		}
-		return rowsAffected(res)
+		if err := rowsAffected(res); err != nil {
+			return err
+		}
+		return recordUserRevocation(ctx, tx, id, now)
 	})
 	if err != nil {
 		return nil, storeErr("delete user", err)

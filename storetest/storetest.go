@@ -51,6 +51,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Sweep", testSweep},
 		{"BadData", testBadData},
 		{"BrowserSessions", testBrowserSessions},
+		{"ReuseSession", testReuseSession},
+		{"UserRevocations", testUserRevocations},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -142,7 +144,8 @@ func equalUser(a, b *restauth.User) bool {
 func equalSession(a, b *restauth.Session) bool {
 	return a.ID == b.ID && a.UserID == b.UserID && a.CreatedAt.Equal(b.CreatedAt) &&
 		a.LastUsedAt.Equal(b.LastUsedAt) && a.ExpiresAt.Equal(b.ExpiresAt) &&
-		a.ClientIP == b.ClientIP && a.UserAgent == b.UserAgent && a.RevokedAt.Equal(b.RevokedAt)
+		a.ClientIP == b.ClientIP && a.UserAgent == b.UserAgent && a.RevokedAt.Equal(b.RevokedAt) &&
+		a.Reusable == b.Reusable
 }
 
 func equalKey(a, b *restauth.SigningKey) bool {

@@ -29,6 +29,7 @@ type store interface {
 	restauth.SessionStore
 	restauth.CounterStore
 	restauth.KeyStore
+	restauth.Sweeper
 	Ping(ctx context.Context) error
 	MigrationsCurrent(ctx context.Context) (bool, error)
 	Close() error
@@ -283,13 +284,9 @@ func (a *app) reloadKeys(ctx context.Context, interval time.Duration) {
 // sweep deletes ended sessions and idle counters every interval, so the
 // tables stay bounded by live data.
 func (a *app) sweep(ctx context.Context, interval time.Duration) {
-	sw, ok := a.store.(restauth.Sweeper)
-	if !ok {
-		return
-	}
 	every(ctx, interval, func() {
 		sb, cb := a.svc.SweepCutoffs(time.Now())
-		n, err := sw.Sweep(ctx, sb, cb)
+		n, err := a.store.Sweep(ctx, sb, cb)
 		if err != nil && ctx.Err() == nil {
 			a.logger.Warn("sweep failed", "err", err)
 		} else if n > 0 {

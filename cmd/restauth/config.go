@@ -168,6 +168,10 @@ var flagTable = []*flagDef{
 	durationFlag("login-ip-window", "per-IP failed-login window", time.Second, func(c *config) *time.Duration { return &c.domain.LoginIPWindow }),
 	intFlag("register-ip-limit", "registrations per client IP per window (0 disables)", 0, 1<<30, func(c *config) *int { return &c.domain.RegisterIPLimit }),
 	durationFlag("register-ip-window", "per-IP registration window", time.Second, func(c *config) *time.Duration { return &c.domain.RegisterIPWindow }),
+	durationFlag("credential-cache-ttl", "how long a verified username and password are accepted without hashing again (0 turns the credential cache off)", 0,
+		func(c *config) *time.Duration { return &c.domain.CredentialCacheTTL }),
+	intFlag("credential-cache-size", "most verified credentials cached per process", 1, 10_000_000,
+		func(c *config) *int { return &c.domain.CredentialCacheSize }),
 
 	uint32Flag("argon2-memory", "argon2id memory in KiB", 8, 256<<10, func(c *config) *uint32 { return &c.hash.Params.Memory }),
 	uint32Flag("argon2-time", "argon2id passes over the memory", 1, 16, func(c *config) *uint32 { return &c.hash.Params.Time }),
