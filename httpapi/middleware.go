@@ -60,7 +60,7 @@ func logRequests(logger *slog.Logger, trusted []netip.Prefix) func(http.Handler)
 				_ = fast.HandleRequest(ctx, l)
 				return
 			}
-			_ = h.Handle(ctx, l.record())
+			_ = h.Handle(ctx, l.Record())
 		})
 	}
 }

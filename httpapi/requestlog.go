@@ -38,10 +38,10 @@ type RequestLogHandler interface {
 	HandleRequest(ctx context.Context, l RequestLog) error
 }
 
-// record returns the line as a slog.Record, for handlers without
+// Record returns the line as a slog.Record, for handlers without
 // HandleRequest. The program counter is left zero: a request line's
 // source position is always the same and not worth a stack walk.
-func (l *RequestLog) record() slog.Record {
+func (l *RequestLog) Record() slog.Record {
 	r := slog.NewRecord(l.Time, slog.LevelInfo, RequestLogMessage, 0)
 	if l.UserID != 0 {
 		r.AddAttrs(slog.String("method", l.Method), slog.String("path", l.Path), slog.Int("status", l.Status),

@@ -36,7 +36,7 @@ func TestRequestLogFormat(t *testing.T) {
 					h = slog.NewJSONHandler(&want, nil)
 					got = l.AppendJSON([]byte("prefix|"))
 				}
-				if err := h.Handle(context.Background(), l.record()); err != nil {
+				if err := h.Handle(context.Background(), l.Record()); err != nil {
 					t.Fatal(err)
 				}
 				if g := strings.TrimPrefix(string(got), "prefix|"); g != want.String() {
