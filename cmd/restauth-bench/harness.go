@@ -595,7 +595,7 @@ func (h *harness) usersScenario(ctx context.Context, s seeder, small *database) 
 // "overloaded" answer from the hashing gate is expected, counted as shed,
 // and immediately followed by the next login).
 func (h *harness) floodScenario(ctx context.Context, db *database) error {
-	limit := h.physicalLimit(ctx, "flood")
+	limit := h.physicalLimit(ctx, "before flood")
 	p, err := h.startRestauth(ctx, db, "flood")
 	if err != nil {
 		return err
@@ -625,8 +625,7 @@ func (h *harness) floodScenario(ctx context.Context, db *database) error {
 	rt.ServerErrorLogs = p.serverErrors()
 	h.add(rt)
 	rl := newResult(fmt.Sprintf("flood: %d logins", h.opts.flood), db.kind, db.users, flood, m, h.opts.warmup)
-	rl.LimitRPS = limit
-	rl.VsLimit = rl.RPS / rl.LimitRPS
+	rl.setLimit(limit, h.physicalLimit(ctx, "after flood"))
 	h.add(rl)
 	return nil
 }
@@ -640,7 +639,7 @@ func (h *harness) floodScenario(ctx context.Context, db *database) error {
 // "overloaded" answer is the hashing gate shedding load past its queue
 // deadline: counted as shed, not as an error, except in -smoke runs.
 func (h *harness) passwordScenario(ctx context.Context, name string, db *database) error {
-	limit := h.physicalLimit(ctx, name)
+	limit := h.physicalLimit(ctx, "before "+name)
 	var extra []string
 	if h.credCache {
 		// The hash path: every request verifies its password.
@@ -667,8 +666,7 @@ func (h *harness) passwordScenario(ctx context.Context, name string, db *databas
 	g := h.newGroup(name, p.addr, jobs)
 	m := h.measure(ctx, p, db.kind+"-"+name, h.opts.warmup, h.opts.passwordDuration, g)
 	r := newResult(name, db.kind, db.users, g, m, h.opts.warmup)
-	r.LimitRPS = limit
-	r.VsLimit = r.RPS / r.LimitRPS
+	r.setLimit(limit, h.physicalLimit(ctx, "after "+name))
 	r.ServerErrorLogs = p.serverErrors()
 	h.add(r)
 	return nil
