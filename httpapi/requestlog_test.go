@@ -3,9 +3,12 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -107,5 +110,26 @@ func TestRequestLogFields(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWriteData checks that GET /api/resource's body written by hand is
+// byte for byte what encoding/json writes, for names that need no escaping
+// and names that do, with a Content-Length that matches.
+func TestWriteData(t *testing.T) {
+	for _, name := range []string{"alice", "bench-000001", "Zoë", `a"b`, `a\b`, "<script>&", "tab\there", "\u2028", "日本語"} {
+		w := httptest.NewRecorder()
+		writeData(w, "Hello, ", name, "!")
+		want, _ := json.Marshal(map[string]string{"data": "Hello, " + name + "!"})
+		want = append(want, '\n')
+		if got := w.Body.String(); got != string(want) || w.Code != 200 {
+			t.Errorf("writeData(%q) = %d %q, want 200 %q", name, w.Code, got, want)
+		}
+		if cl := w.Header().Get("Content-Length"); cl != strconv.Itoa(len(want)) {
+			t.Errorf("writeData(%q): Content-Length %q, want %d", name, cl, len(want))
+		}
+		if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+			t.Errorf("writeData(%q): Content-Type %q, want application/json", name, ct)
+		}
 	}
 }
