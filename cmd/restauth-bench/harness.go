@@ -667,6 +667,7 @@ func (h *harness) passwordScenario(ctx context.Context, name string, db *databas
 	m := h.measure(ctx, p, db.kind+"-"+name, h.opts.warmup, h.opts.passwordDuration, g)
 	r := newResult(name, db.kind, db.users, g, m, h.opts.warmup)
 	r.setLimit(limit, h.physicalLimit(ctx, "after "+name))
+	h.pairedLimitRounds(ctx, r, p, name, jobs)
 	r.ServerErrorLogs = p.serverErrors()
 	h.add(r)
 	return nil

@@ -101,8 +101,11 @@ type result struct {
 	// right after the scenario: on a shared machine they differ, and their
 	// spread says how far the ratio can be trusted.
 	LimitBeforeAfter []float64 `json:"limit_before_after,omitempty"`
-	VsLimit          float64   `json:"vs_limit,omitempty"`
-	FloodP99Ratio    float64   `json:"flood_p99_ratio,omitempty"`
+	// LimitRatios are the password scenarios' ratios to the physical limit
+	// in paired rounds; VsLimit is their median when there are any.
+	LimitRatios   []float64 `json:"limit_ratios,omitempty"`
+	VsLimit       float64   `json:"vs_limit,omitempty"`
+	FloodP99Ratio float64   `json:"flood_p99_ratio,omitempty"`
 
 	ServerErrorLogs int `json:"server_error_logs"`
 	// CPU says where the machine's CPUs went during the measured window.
@@ -239,12 +242,8 @@ func (rep *report) finish() {
 		}
 		for _, r := range rep.Results {
 			if r.Store == store && strings.HasPrefix(r.Scenario, "token-ratio") {
-				rounds := make([]string, len(r.Ratios))
-				for i, x := range r.Ratios {
-					rounds[i] = pct(x)
-				}
 				rep.target(store, "token requests vs bare baseline, median of alternating rounds", "≥ 85%",
-					fmt.Sprintf("%s (rounds %s)", pct(r.VsBaseline), strings.Join(rounds, " ")), r.VsBaseline >= 0.85)
+					fmt.Sprintf("%s (rounds %s)", pct(r.VsBaseline), pcts(r.Ratios)), r.VsBaseline >= 0.85)
 			}
 		}
 		if r := rep.find(store, "basic-password-cache"); r != nil {
@@ -253,8 +252,12 @@ func (rep *report) finish() {
 		}
 		for _, sc := range []string{"basic-password", "login", "register"} {
 			if r := rep.find(store, sc); r != nil {
-				rep.target(store, sc+" vs physical limit", "≥ 90%",
-					fmt.Sprintf("%s (%.1f of %.1f/s; limit %s before/after)", pct(r.VsLimit), r.RPS, r.LimitRPS, limitRange(r)), r.VsLimit >= 0.90)
+				got := fmt.Sprintf("%s (%.1f of %.1f/s; limit %s before/after)", pct(r.VsLimit), r.RPS, r.LimitRPS, limitRange(r))
+				if len(r.LimitRatios) > 0 {
+					got = fmt.Sprintf("%s, median of paired rounds %s; whole run %.1f/s, limit %s before/after",
+						pct(r.VsLimit), pcts(r.LimitRatios), r.RPS, limitRange(r))
+				}
+				rep.target(store, sc+" vs physical limit", "≥ 90%", got, r.VsLimit >= 0.90)
 				rep.target(store, sc+" memory over the run", fmt.Sprintf("no growth over %.0fs", r.Seconds),
 					fmt.Sprintf("max %.1f MiB first half, %.1f MiB second half", r.RSSFirstHalfMiB, r.RSSLastHalfMiB), !r.grew())
 			}
@@ -307,6 +310,15 @@ func limitRange(r *result) string {
 	return fmt.Sprintf("%.1f/%.1f", r.LimitBeforeAfter[0], r.LimitBeforeAfter[1])
 }
 
+// pcts lists ratios as percentages.
+func pcts(v []float64) string {
+	out := make([]string, len(v))
+	for i, x := range v {
+		out[i] = pct(x)
+	}
+	return strings.Join(out, " ")
+}
+
 func pct(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }
 
 func (rep *report) writeJSON(w io.Writer) error {
@@ -326,7 +338,7 @@ func (rep *report) writeText(w io.Writer) {
 		s.Conns, s.DurationS, s.WarmupS, s.PasswordDuration, s.Flood, s.Users, s.BigUsers)
 	fmt.Fprintf(w, "limits: argon2id hash %.1f ms alone → CPUs ÷ hash time %.1f/s on %d CPUs; 4 KiB write+fsync %.2f ms → %.0f commits/s\n",
 		rep.HashMS, rep.HashBoundRPS, m.CPUs, rep.CommitMS, 1000/max(rep.CommitMS, 0.001))
-	fmt.Fprintf(w, "\"vs limit\" is to the physical limit measured right before each password scenario: the server's hashing goroutines computing argon2id alone\n\n")
+	fmt.Fprintf(w, "\"vs limit\" is to the physical limit (the server's hashing goroutines computing argon2id alone): for password scenarios the median of paired rounds (see targets), for the flood the mean of readings before and after\n\n")
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tstore\tconns\treq/s\tp50 ms\tp99 ms\tp99.9 ms\terrors\tshed\tpeak RSS MiB\tRSS start→end\tvs baseline\tvs limit\tCPU server/gen/other\t")

@@ -96,6 +96,43 @@ func (h *harness) physicalLimit(ctx context.Context, when string) float64 {
 	return rate
 }
 
+// pairedLimitRounds measures a password scenario's ratio to the physical
+// limit in alternating rounds on the running server: the limit for
+// -ratio-duration, then the scenario for twice that after a warm-up (the
+// other way round in odd rounds), -ratio-rounds times. A shared machine's
+// load changes within seconds; a ratio of two readings a few seconds apart,
+// and the median of several, is what such a machine allows. The median
+// replaces r's ratio to the before-and-after mean.
+func (h *harness) pairedLimitRounds(ctx context.Context, r *result, p *proc, name string, jobs []job) {
+	params, n := hashSettings(h.opts.serverFlags)
+	seg := 2 * h.opts.ratioDuration
+	for round := range h.opts.ratioRounds {
+		var limit float64
+		g := h.newGroup(name, p.addr, jobs)
+		steps := []func(){
+			func() { limit = argonLimit(ctx, n, params, h.opts.ratioDuration) },
+			func() { drive(ctx, h.opts.warmup, seg, g) },
+		}
+		if round%2 == 1 {
+			steps[0], steps[1] = steps[1], steps[0]
+		}
+		for _, step := range steps {
+			step()
+		}
+		r.Errors += g.errs
+		if r.FirstError == "" {
+			r.FirstError = g.firstErr
+		}
+		if limit > 0 {
+			r.LimitRatios = append(r.LimitRatios, g.rps()/limit)
+		}
+		h.logf("%s paired round %d: %.1f req/s, limit %.1f hashes/s, ratio %.2f", name, round+1, g.rps(), limit, g.rps()/max(limit, 0.001))
+	}
+	if len(r.LimitRatios) > 0 {
+		r.VsLimit = medianFloat(r.LimitRatios)
+	}
+}
+
 // basicAuth is the Authorization value of a seeded user with the bench
 // password.
 func basicAuth(u int) string {
