@@ -7,7 +7,7 @@
 //
 // Run it from the repository root:
 //
-//	go run ./cmd/restauth-bench              # every scenario on SQLite (about 7 minutes)
+//	go run ./cmd/restauth-bench              # every scenario on SQLite (about 11 minutes)
 //	go run ./cmd/restauth-bench -smoke       # a bounded run for CI; exits 1 on any error
 //	go run ./cmd/restauth-bench -json        # JSON on stdout for tooling
 //	go run ./cmd/restauth-bench -postgres postgres://postgres@127.0.0.1:5432/test?sslmode=disable
