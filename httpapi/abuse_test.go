@@ -333,23 +333,23 @@ func TestConcurrentGuessesRespectLimits(t *testing.T) {
 	}
 }
 
-// countingHasher counts the hash computations a password hasher performs,
+// hashCounter counts the hash computations a password hasher performs,
 // and the argon2 parameters of each hash it verifies.
-type countingHasher struct {
+type hashCounter struct {
 	restauth.PasswordHasher
 	mu       sync.Mutex
 	hashes   int
 	verified []string // The parameter field of each verified hash.
 }
 
-func (c *countingHasher) Hash(ctx context.Context, pw string) (string, error) {
+func (c *hashCounter) Hash(ctx context.Context, pw string) (string, error) {
 	c.mu.Lock()
 	c.hashes++
 	c.mu.Unlock()
 	return c.PasswordHasher.Hash(ctx, pw)
 }
 
-func (c *countingHasher) Verify(ctx context.Context, pw, hash string) (bool, bool, error) {
+func (c *hashCounter) Verify(ctx context.Context, pw, hash string) (bool, bool, error) {
 	params := "unparsed"
 	if f := strings.Split(hash, "$"); len(f) == 6 {
 		params = f[1] + " " + f[3]
@@ -361,7 +361,7 @@ func (c *countingHasher) Verify(ctx context.Context, pw, hash string) (bool, boo
 }
 
 // take returns and resets the counts.
-func (c *countingHasher) take() (hashes int, verified []string) {
+func (c *hashCounter) take() (hashes int, verified []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	hashes, verified = c.hashes, c.verified
@@ -376,7 +376,7 @@ func (c *countingHasher) take() (hashes int, verified []string) {
 // it decides the same on a busy machine; the wall-clock figure is measured
 // by cmd/restauth-bench's login-timing scenario.
 func TestLoginTimingDoesNotRevealAccounts(t *testing.T) {
-	hasher := &countingHasher{PasswordHasher: password.New(password.Options{Params: password.DefaultParams})}
+	hasher := &hashCounter{PasswordHasher: password.New(password.Options{Params: password.DefaultParams})}
 	e := newEnvWith(t, envExtras{hasher: hasher}, noThrottle)
 	e.register("alice", "correct horse battery")
 	kinds := []struct{ name, auth string }{
