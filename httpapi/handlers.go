@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -65,17 +64,10 @@ func handleMe() http.Handler {
 
 // handleResource serves GET /api/resource, the REST-auth protected example.
 // It is the route every token benchmark measures, so it writes its small
-// body directly rather than through an encoder.
+// body without an encoder.
 func handleResource() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		msg, _ := json.Marshal("Hello, " + principalFrom(r.Context()).Username + "!")
-		body := make([]byte, 0, len(msg)+11)
-		body = append(append(append(body, `{"data":`...), msg...), "}\n"...)
-		h := w.Header()
-		h["Content-Type"] = contentTypeJSON
-		h["Content-Length"] = []string{strconv.Itoa(len(body))}
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(body)
+		writeData(w, "Hello, ", principalFrom(r.Context()).Username, "!")
 	})
 }
 

@@ -9,10 +9,7 @@ import (
 )
 
 // requestState is the per-request scratch space that middleware and
-// handlers share. It is put in the context once, by the outermost
-// middleware, and filled in as the request goes inward: one allocation
-// instead of a context and a request copy per middleware, on the path every
-// token-authenticated request takes.
+// handlers share. It is filled in as the request goes inward.
 type requestState struct {
 	trusted []netip.Prefix
 
@@ -28,15 +25,42 @@ type requestState struct {
 	fwOK     bool
 }
 
+// stateCtx is the request's context with its requestState and the status
+// recorder of the request log in the same allocation. A context.WithValue,
+// a separate state and a separate recorder would be three allocations on
+// the path every token-authenticated request takes; this is one.
+type stateCtx struct {
+	context.Context
+	st  requestState
+	rec statusRecorder
+}
+
 type stateKey struct{}
 
-// withState attaches a fresh requestState to the request.
-func withState(r *http.Request, trusted []netip.Prefix) (*http.Request, *requestState) {
-	st := &requestState{trusted: trusted}
-	return r.WithContext(context.WithValue(r.Context(), stateKey{}, st)), st
+// Value answers the state's key and hands every other key to the parent,
+// which keeps cancellation and deadlines of the parent working.
+func (c *stateCtx) Value(key any) any {
+	if _, ok := key.(stateKey); ok {
+		return &c.st
+	}
+	return c.Context.Value(key)
+}
+
+// withState attaches a fresh requestState to the request, and returns the
+// request, the state, and a status recorder wrapping w.
+func withState(w http.ResponseWriter, r *http.Request, trusted []netip.Prefix) (*http.Request, *requestState, *statusRecorder) {
+	c := &stateCtx{Context: r.Context()}
+	c.st.trusted = trusted
+	c.rec.ResponseWriter = w
+	return r.WithContext(c), &c.st, &c.rec
 }
 
 func stateFrom(ctx context.Context) *requestState {
+	// The context is the state's own unless a handler derived another
+	// from it.
+	if c, ok := ctx.(*stateCtx); ok {
+		return &c.st
+	}
 	st, _ := ctx.Value(stateKey{}).(*requestState)
 	return st
 }

@@ -34,8 +34,10 @@ type harness struct {
 	bin      string // The restauth binary.
 	hash     string // argon2id of benchPassword at the default parameters.
 	bodySize int    // Bytes of GET /api/resource's answer.
-	baseline *proc
-	rep      *report
+	// credCache: the server has the verified-credential cache's flag.
+	credCache bool
+	baseline  *proc
+	rep       *report
 }
 
 func (h *harness) logf(format string, args ...any) {
@@ -76,6 +78,10 @@ func (h *harness) run(ctx context.Context, args []string) (*report, error) {
 		if h.bin, err = buildRestauth(ctx, h.dir, o.profile != ""); err != nil {
 			return nil, err
 		}
+	}
+	h.credCache = serverHas(ctx, h.bin, cacheFlag)
+	if !h.credCache {
+		h.logf("the server has no %s flag: basic-password runs without it and basic-password-cache is not run", cacheFlag)
 	}
 	if err := h.measureLimits(ctx); err != nil {
 		return nil, err
@@ -166,17 +172,6 @@ func hashBound(d time.Duration) float64 {
 	return float64(runtime.NumCPU()) / d.Seconds()
 }
 
-// hashLimit times the hash again right before a password scenario: the
-// machine's load from other work changes over a run, and the limit must be
-// the one the scenario ran under.
-func (h *harness) hashLimit(ctx context.Context) (float64, error) {
-	_, d, err := timeHash(ctx, 5)
-	if err != nil {
-		return 0, err
-	}
-	return hashBound(d), nil
-}
-
 // runStore runs every scenario on one kind of store.
 func (h *harness) runStore(ctx context.Context, s seeder) error {
 	o := h.opts
@@ -203,8 +198,18 @@ func (h *harness) runStore(ctx context.Context, s seeder) error {
 			}
 		}
 	}
+	if h.want("token-ratio") {
+		if err := h.tokenRatioScenario(ctx, db); err != nil {
+			return err
+		}
+	}
 	if h.want("users-") {
 		if err := h.usersScenario(ctx, s, db); err != nil {
+			return err
+		}
+	}
+	if h.want("basic-password-cache") {
+		if err := h.basicCacheScenario(ctx, db); err != nil {
 			return err
 		}
 	}
@@ -220,6 +225,11 @@ func (h *harness) runStore(ctx context.Context, s seeder) error {
 	}
 	if h.want("login") {
 		if err := h.passwordScenario(ctx, "login", db); err != nil {
+			return err
+		}
+	}
+	if h.want("login-timing") {
+		if err := h.loginTimingScenario(ctx, db); err != nil {
 			return err
 		}
 	}
@@ -251,7 +261,7 @@ func (h *harness) seed(ctx context.Context, s seeder, name string, n int) (*data
 // startRestauth starts restauth on db with the per-IP limits disabled: the
 // load generator is one IP, which the default limits would throttle after
 // 50 registrations. Everything else keeps its default.
-func (h *harness) startRestauth(ctx context.Context, db *database, tag string) (*proc, error) {
+func (h *harness) startRestauth(ctx context.Context, db *database, tag string, extra ...string) (*proc, error) {
 	addr := "127.0.0.1:0"
 	if slices.ContainsFunc(h.opts.serverFlags, func(f string) bool { return strings.Contains(f, "log-level") }) {
 		// The listening line may be filtered out: choose the port here.
@@ -261,7 +271,9 @@ func (h *harness) startRestauth(ctx context.Context, db *database, tag string) (
 		}
 	}
 	args := []string{"serve", "--addr", addr, "--db", db.dsn, "--login-ip-limit", "0", "--register-ip-limit", "0"}
-	cmd := exec.CommandContext(ctx, h.bin, append(args, h.opts.serverFlags...)...)
+	// -server-flags come last, so that they win over the scenario's own.
+	args = append(append(args, extra...), h.opts.serverFlags...)
+	cmd := exec.CommandContext(ctx, h.bin, args...)
 	cmd.Env = h.opts.serverEnv
 	if h.opts.profile != "" {
 		cmd.Env = append(cmd.Env, "RESTAUTH_BENCH_PPROF=1")
@@ -516,6 +528,12 @@ func (h *harness) runBaseline(ctx context.Context, name string, jobs []job) *res
 	return r
 }
 
+// notRun records a scenario that could not run, with why.
+func (h *harness) notRun(name, why string) {
+	h.rep.NotRun = append(h.rep.NotRun, name+": "+why)
+	h.logf("%s not run: %s", name, why)
+}
+
 // add records a result and logs it.
 func (h *harness) add(r *result) {
 	h.rep.Results = append(h.rep.Results, r)
@@ -577,10 +595,7 @@ func (h *harness) usersScenario(ctx context.Context, s seeder, small *database) 
 // "overloaded" answer from the hashing gate is expected, counted as shed,
 // and immediately followed by the next login).
 func (h *harness) floodScenario(ctx context.Context, db *database) error {
-	limit, err := h.hashLimit(ctx)
-	if err != nil {
-		return err
-	}
+	limit := h.physicalLimit(ctx, "before flood")
 	p, err := h.startRestauth(ctx, db, "flood")
 	if err != nil {
 		return err
@@ -610,24 +625,27 @@ func (h *harness) floodScenario(ctx context.Context, db *database) error {
 	rt.ServerErrorLogs = p.serverErrors()
 	h.add(rt)
 	rl := newResult(fmt.Sprintf("flood: %d logins", h.opts.flood), db.kind, db.users, flood, m, h.opts.warmup)
-	rl.LimitRPS = limit
-	rl.VsLimit = rl.RPS / rl.LimitRPS
+	rl.setLimit(limit, h.physicalLimit(ctx, "after flood"))
 	h.add(rl)
 	return nil
 }
 
 // passwordScenario runs one of the scenarios that hash a password per
-// request: Basic username:password on GET /api/resource, login, or
-// registration. They are bound by the argon2id cost, so they are compared
-// with the hash-bound limit: CPUs divided by the hash time. A 503
+// request: Basic username:password on GET /api/resource (with the
+// credential cache off), login, or registration. They are bound by the
+// argon2id cost, so they are compared with the physical limit measured
+// right before: the server's number of hashing goroutines computing
+// argon2id and nothing else. A 503
 // "overloaded" answer is the hashing gate shedding load past its queue
 // deadline: counted as shed, not as an error, except in -smoke runs.
 func (h *harness) passwordScenario(ctx context.Context, name string, db *database) error {
-	limit, err := h.hashLimit(ctx)
-	if err != nil {
-		return err
+	limit := h.physicalLimit(ctx, "before "+name)
+	var extra []string
+	if h.credCache {
+		// The hash path: every request verifies its password.
+		extra = []string{cacheFlag, "0"}
 	}
-	p, err := h.startRestauth(ctx, db, name)
+	p, err := h.startRestauth(ctx, db, name, extra...)
 	if err != nil {
 		return err
 	}
@@ -635,7 +653,7 @@ func (h *harness) passwordScenario(ctx context.Context, name string, db *databas
 	jobs := make([]job, h.opts.conns)
 	prefix := fmt.Sprintf("reg%s-", strconv.FormatUint(rand.Uint64()%(36*36*36*36), 36))
 	for i, u := range spread(h.opts.conns, db.users) {
-		auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(username(u)+":"+benchPassword))
+		auth := basicAuth(u)
 		switch name {
 		case "basic-password":
 			jobs[i] = &statusJob{req: getRequest(p.addr, "/api/resource", auth), want: 200, allowShed: true}
@@ -648,8 +666,8 @@ func (h *harness) passwordScenario(ctx context.Context, name string, db *databas
 	g := h.newGroup(name, p.addr, jobs)
 	m := h.measure(ctx, p, db.kind+"-"+name, h.opts.warmup, h.opts.passwordDuration, g)
 	r := newResult(name, db.kind, db.users, g, m, h.opts.warmup)
-	r.LimitRPS = limit
-	r.VsLimit = r.RPS / r.LimitRPS
+	r.setLimit(limit, h.physicalLimit(ctx, "after "+name))
+	h.pairedLimitRounds(ctx, r, p, name, jobs)
 	r.ServerErrorLogs = p.serverErrors()
 	h.add(r)
 	return nil

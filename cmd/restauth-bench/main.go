@@ -7,7 +7,7 @@
 //
 // Run it from the repository root:
 //
-//	go run ./cmd/restauth-bench              # every scenario on SQLite (about 7 minutes)
+//	go run ./cmd/restauth-bench              # every scenario on SQLite (about 11 minutes)
 //	go run ./cmd/restauth-bench -smoke       # a bounded run for CI; exits 1 on any error
 //	go run ./cmd/restauth-bench -json        # JSON on stdout for tooling
 //	go run ./cmd/restauth-bench -postgres postgres://postgres@127.0.0.1:5432/test?sslmode=disable
@@ -53,6 +53,9 @@ type options struct {
 	users            int
 	bigUsers         int
 	startupRuns      int
+	ratioRounds      int
+	ratioDuration    time.Duration
+	timingRounds     int
 	timeout          time.Duration
 	postgres         string
 	jsonOut          bool
@@ -78,6 +81,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.users, "users", 1000, "users in the main database")
 	fs.IntVar(&o.bigUsers, "big-users", 1_000_000, "users in the large database of the users scenario (0 skips it)")
 	fs.IntVar(&o.startupRuns, "startup-runs", 5, "server starts timed for the startup figure")
+	fs.IntVar(&o.ratioRounds, "ratio-rounds", 5, "alternating baseline/restauth rounds of the token-ratio scenario")
+	fs.DurationVar(&o.ratioDuration, "ratio-duration", 3*time.Second, "measured time of each token-ratio round (as wrk -d3s)")
+	fs.IntVar(&o.timingRounds, "timing-rounds", 30, "failed logins of each kind in the login-timing scenario")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "longest wait for one response")
 	fs.StringVar(&o.postgres, "postgres", "", "also run every scenario on this PostgreSQL server (postgres:// URL); each database is a fresh schema")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON on stdout instead of tables")
@@ -107,6 +113,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			"users":             func() { o.users = 100 },
 			"big-users":         func() { o.bigUsers = 0 },
 			"startup-runs":      func() { o.startupRuns = 1 },
+			"ratio-rounds":      func() { o.ratioRounds = 3 },
+			"ratio-duration":    func() { o.ratioDuration = 500 * time.Millisecond },
+			"timing-rounds":     func() { o.timingRounds = 3 },
 			"timeout":           func() { o.timeout = 10 * time.Second },
 		}
 		for name, apply := range smoke {
@@ -130,13 +139,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		o.only = re
 	}
 	switch {
-	case o.conns < 1 || o.flood < 1 || o.startupRuns < 1:
-		return nil, fmt.Errorf("-conns, -flood and -startup-runs must be at least 1")
+	case o.conns < 1 || o.flood < 1 || o.startupRuns < 1 || o.ratioRounds < 1 || o.timingRounds < 1:
+		return nil, fmt.Errorf("-conns, -flood, -startup-runs, -ratio-rounds and -timing-rounds must be at least 1")
 	case o.users < o.conns || o.users < 2:
 		return nil, fmt.Errorf("-users must be at least -conns (every connection uses its own account)")
 	case o.bigUsers != 0 && o.bigUsers < o.conns:
 		return nil, fmt.Errorf("-big-users must be 0 or at least -conns")
-	case o.duration <= 0 || o.passwordDuration <= 0 || o.warmup < 0:
+	case o.duration <= 0 || o.passwordDuration <= 0 || o.ratioDuration <= 0 || o.warmup < 0:
 		return nil, fmt.Errorf("durations must be positive")
 	}
 	return o, nil

@@ -24,11 +24,14 @@ type report struct {
 	HashBoundRPS float64  `json:"hash_bound_rps"` // CPUs / hash time.
 	CommitMS     float64  `json:"commit_ms"`      // One 4 KiB write + fsync.
 
-	Startup []startupResult `json:"startup"`
-	Seeds   []seedResult    `json:"seeds"`
-	Results []*result       `json:"results"`
-	Targets []target        `json:"targets"`
-	Errors  uint64          `json:"errors"`
+	Startup     []startupResult `json:"startup"`
+	LoginTiming []*loginTiming  `json:"login_timing,omitempty"`
+	// NotRun lists scenarios that could not run, with why.
+	NotRun  []string     `json:"not_run,omitempty"`
+	Seeds   []seedResult `json:"seeds"`
+	Results []*result    `json:"results"`
+	Targets []target     `json:"targets"`
+	Errors  uint64       `json:"errors"`
 }
 
 type machine struct {
@@ -89,18 +92,27 @@ type result struct {
 	RSSFirstHalfMiB float64 `json:"rss_first_half_max_mib"`
 	RSSLastHalfMiB  float64 `json:"rss_last_half_max_mib"`
 
-	BaselineRPS   float64 `json:"baseline_rps,omitempty"`
-	VsBaseline    float64 `json:"vs_baseline,omitempty"`
-	LimitRPS      float64 `json:"limit_rps,omitempty"` // Hash-bound or commit-bound.
-	VsLimit       float64 `json:"vs_limit,omitempty"`
-	FloodP99Ratio float64 `json:"flood_p99_ratio,omitempty"`
+	BaselineRPS float64 `json:"baseline_rps,omitempty"`
+	// Ratios are token-ratio's per-round ratios; VsBaseline is their median.
+	Ratios     []float64 `json:"ratios,omitempty"`
+	VsBaseline float64   `json:"vs_baseline,omitempty"`
+	LimitRPS   float64   `json:"limit_rps,omitempty"` // The physical limit: argon2id alone, the mean of LimitBeforeAfter.
+	// LimitBeforeAfter is the physical limit measured right before and
+	// right after the scenario: on a shared machine they differ, and their
+	// spread says how far the ratio can be trusted.
+	LimitBeforeAfter []float64 `json:"limit_before_after,omitempty"`
+	// LimitRatios are the password scenarios' ratios to the physical limit
+	// in paired rounds; VsLimit is their median when there are any.
+	LimitRatios   []float64 `json:"limit_ratios,omitempty"`
+	VsLimit       float64   `json:"vs_limit,omitempty"`
+	FloodP99Ratio float64   `json:"flood_p99_ratio,omitempty"`
 
 	ServerErrorLogs int `json:"server_error_logs"`
 	// CPU says where the machine's CPUs went during the measured window.
 	CPU cpuShare `json:"cpu"`
 }
 
-// target is one of issue 6's targets, checked against the figures.
+// target is one of the speed targets, checked against the figures.
 type target struct {
 	Store string `json:"store"`
 	Name  string `json:"name"`
@@ -171,6 +183,16 @@ func newResult(name, store string, users int, g *group, m measurement, warmup ti
 	return r
 }
 
+// setLimit records the physical limit measured before and after the
+// scenario, and the scenario's ratio to their mean.
+func (r *result) setLimit(before, after float64) {
+	r.LimitBeforeAfter = []float64{before, after}
+	r.LimitRPS = (before + after) / 2
+	if r.LimitRPS > 0 {
+		r.VsLimit = r.RPS / r.LimitRPS
+	}
+}
+
 // compare records the ratio to a baseline measured beside it.
 func (r *result) compare(base *result) {
 	r.BaselineRPS = base.RPS
@@ -195,8 +217,8 @@ func (rep *report) find(store, scenario string) *result {
 	return nil
 }
 
-// finish totals the errors and checks the targets of issue 6 against
-// whatever was measured.
+// finish totals the errors and checks the targets against whatever was
+// measured.
 func (rep *report) finish() {
 	rep.Errors = 0
 	for _, r := range rep.Results {
@@ -218,10 +240,24 @@ func (rep *report) finish() {
 				rep.target(store, sc+" vs bare baseline", "≥ 85%", pct(r.VsBaseline), r.VsBaseline >= 0.85)
 			}
 		}
+		for _, r := range rep.Results {
+			if r.Store == store && strings.HasPrefix(r.Scenario, "token-ratio") {
+				rep.target(store, "token requests vs bare baseline, median of alternating rounds", "≥ 85%",
+					fmt.Sprintf("%s (rounds %s)", pct(r.VsBaseline), pcts(r.Ratios)), r.VsBaseline >= 0.85)
+			}
+		}
+		if r := rep.find(store, "basic-password-cache"); r != nil {
+			rep.target(store, "basic-password-cache vs bare baseline", "≥ 50%",
+				fmt.Sprintf("%s (%.0f vs %.0f req/s)", pct(r.VsBaseline), r.RPS, r.BaselineRPS), r.VsBaseline >= 0.5)
+		}
 		for _, sc := range []string{"basic-password", "login", "register"} {
 			if r := rep.find(store, sc); r != nil {
-				rep.target(store, sc+" vs hash-bound limit", "≥ 90%",
-					fmt.Sprintf("%s (%.1f of %.1f/s)", pct(r.VsLimit), r.RPS, r.LimitRPS), r.VsLimit >= 0.90)
+				got := fmt.Sprintf("%s (%.1f of %.1f/s; limit %s before/after)", pct(r.VsLimit), r.RPS, r.LimitRPS, limitRange(r))
+				if len(r.LimitRatios) > 0 {
+					got = fmt.Sprintf("%s, median of paired rounds %s; whole run %.1f/s, limit %s before/after",
+						pct(r.VsLimit), pcts(r.LimitRatios), r.RPS, limitRange(r))
+				}
+				rep.target(store, sc+" vs physical limit", "≥ 90%", got, r.VsLimit >= 0.90)
 				rep.target(store, sc+" memory over the run", fmt.Sprintf("no growth over %.0fs", r.Seconds),
 					fmt.Sprintf("max %.1f MiB first half, %.1f MiB second half", r.RSSFirstHalfMiB, r.RSSLastHalfMiB), !r.grew())
 			}
@@ -253,6 +289,10 @@ func (rep *report) finish() {
 				ratio >= 0.90)
 		}
 	}
+	for _, lt := range rep.LoginTiming {
+		rep.target(lt.Store, "failed login medians: unknown user, wrong and empty password", "within 15%",
+			fmt.Sprintf("%.2f× largest/smallest", lt.Ratio), lt.Ratio <= 1.15)
+	}
 	for _, s := range rep.Startup {
 		rep.target(s.Store, "startup to ready on an existing database", "< 200 ms", fmt.Sprintf("%.0f ms", s.MedianMS), s.MedianMS < 200)
 		rep.target(s.Store, "idle RSS", "< 30 MiB", fmt.Sprintf("%.1f MiB", s.IdleRSSMiB), s.IdleRSSMiB < 30)
@@ -261,6 +301,22 @@ func (rep *report) finish() {
 
 func (rep *report) target(store, name, want, got string, met bool) {
 	rep.Targets = append(rep.Targets, target{Store: store, Name: name, Want: want, Got: got, Met: met})
+}
+
+func limitRange(r *result) string {
+	if len(r.LimitBeforeAfter) != 2 {
+		return "?"
+	}
+	return fmt.Sprintf("%.1f/%.1f", r.LimitBeforeAfter[0], r.LimitBeforeAfter[1])
+}
+
+// pcts lists ratios as percentages.
+func pcts(v []float64) string {
+	out := make([]string, len(v))
+	for i, x := range v {
+		out[i] = pct(x)
+	}
+	return strings.Join(out, " ")
 }
 
 func pct(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }
@@ -280,8 +336,9 @@ func (rep *report) writeText(w io.Writer) {
 	s := rep.Settings
 	fmt.Fprintf(w, "settings: %d connections, %.0fs measured after %.1fs warm-up (password scenarios %.0fs), flood %d, users %d and %d\n",
 		s.Conns, s.DurationS, s.WarmupS, s.PasswordDuration, s.Flood, s.Users, s.BigUsers)
-	fmt.Fprintf(w, "limits: argon2id hash %.1f ms → hash-bound %.1f/s on %d CPUs; 4 KiB write+fsync %.2f ms → %.0f commits/s\n\n",
+	fmt.Fprintf(w, "limits: argon2id hash %.1f ms alone → CPUs ÷ hash time %.1f/s on %d CPUs; 4 KiB write+fsync %.2f ms → %.0f commits/s\n",
 		rep.HashMS, rep.HashBoundRPS, m.CPUs, rep.CommitMS, 1000/max(rep.CommitMS, 0.001))
+	fmt.Fprintf(w, "\"vs limit\" is to the physical limit (the server's hashing goroutines computing argon2id alone): for password scenarios the median of paired rounds (see targets), for the flood the mean of readings before and after\n\n")
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tstore\tconns\treq/s\tp50 ms\tp99 ms\tp99.9 ms\terrors\tshed\tpeak RSS MiB\tRSS start→end\tvs baseline\tvs limit\tCPU server/gen/other\t")
@@ -302,6 +359,21 @@ func (rep *report) writeText(w io.Writer) {
 	fmt.Fprintln(w)
 	for _, st := range rep.Startup {
 		fmt.Fprintf(w, "startup (%s): median %.0f ms of %v; idle RSS %.1f MiB\n", st.Store, st.MedianMS, st.RunsMS, st.IdleRSSMiB)
+	}
+	for _, lt := range rep.LoginTiming {
+		keys := make([]string, 0, len(lt.MedianMS))
+		for k := range lt.MedianMS {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s %.1f ms", k, lt.MedianMS[k]))
+		}
+		fmt.Fprintf(w, "login timing (%s): medians of %d failed logins each: %s; largest/smallest %.2f\n", lt.Store, lt.Rounds, strings.Join(parts, ", "), lt.Ratio)
+	}
+	for _, n := range rep.NotRun {
+		fmt.Fprintf(w, "not run: %s\n", n)
 	}
 	for _, sd := range rep.Seeds {
 		fmt.Fprintf(w, "seed (%s): %d users in %.2fs\n", sd.Store, sd.Users, sd.Seconds)
@@ -325,7 +397,7 @@ func (rep *report) writeText(w io.Writer) {
 		}
 	}
 
-	fmt.Fprintln(w, "\ntargets (issue 6):")
+	fmt.Fprintln(w, "\ntargets:")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  store\ttarget\twant\tgot\tmet")
 	for _, t := range rep.Targets {

@@ -57,26 +57,33 @@ func TestFinishTargets(t *testing.T) {
 			{Scenario: "baseline (token-bearer)", Store: "-", RPS: 10000},
 			{Scenario: "token-bearer", Store: "sqlite", RPS: 9000, VsBaseline: 0.9},
 			{Scenario: "token-basic", Store: "sqlite", RPS: 8000, VsBaseline: 0.8, Errors: 2},
-			{Scenario: "login", Store: "sqlite", RPS: 50, LimitRPS: 54, VsLimit: 50.0 / 54, RSSFirstHalfMiB: 100, RSSLastHalfMiB: 101},
+			{Scenario: "login", Store: "sqlite", RPS: 50, LimitRPS: 54, VsLimit: 0.92, LimitRatios: []float64{0.88, 0.92, 0.95}, RSSFirstHalfMiB: 100, RSSLastHalfMiB: 101},
 			{Scenario: "register", Store: "sqlite", RPS: 40, LimitRPS: 54, VsLimit: 40.0 / 54, RSSFirstHalfMiB: 100, RSSLastHalfMiB: 150, ServerErrorLogs: 1},
 			{Scenario: "flood: tokens, no flood", Store: "sqlite", P99MS: 2},
 			{Scenario: "flood: tokens, during flood", Store: "sqlite", P99MS: 10, FloodP99Ratio: 5, PeakRSSMiB: 120},
 			{Scenario: "users-1k", Store: "sqlite", Users: 1000, RPS: 9000, VsBaseline: 0.90},
 			{Scenario: "users-1M", Store: "sqlite", Users: 1_000_000, RPS: 8500, VsBaseline: 0.84},
+			{Scenario: "token-ratio (median of 3)", Store: "sqlite", VsBaseline: 0.86, Ratios: []float64{0.80, 0.86, 0.90}},
+			{Scenario: "basic-password-cache", Store: "sqlite", RPS: 4000, BaselineRPS: 10000, VsBaseline: 0.4},
 		},
+		LoginTiming: []*loginTiming{{Store: "sqlite", Rounds: 30, MedianMS: map[string]float64{"a": 30, "b": 31}, Ratio: 31.0 / 30}},
+		NotRun:      []string{"something: why"},
 	}
 	rep.finish()
 	want := map[string]bool{
-		"token-bearer vs bare baseline":            true,
-		"token-basic vs bare baseline":             false,
-		"login vs hash-bound limit":                true,
-		"login memory over the run":                true,
-		"register vs hash-bound limit":             false,
-		"register memory over the run":             false,
-		"token p99 during the login flood":         false,
-		"server peak RSS during the flood":         true,
-		"tokens with 1M users vs 1k":               true, // 0.84/0.90 = 93%.
-		"startup to ready on an existing database": true,
+		"token-bearer vs bare baseline":                                 true,
+		"token-basic vs bare baseline":                                  false,
+		"login vs physical limit":                                       true,
+		"login memory over the run":                                     true,
+		"register vs physical limit":                                    false,
+		"token requests vs bare baseline, median of alternating rounds": true,
+		"basic-password-cache vs bare baseline":                         false,
+		"failed login medians: unknown user, wrong and empty password":  true,
+		"register memory over the run":                                  false,
+		"token p99 during the login flood":                              false,
+		"server peak RSS during the flood":                              true,
+		"tokens with 1M users vs 1k":                                    true, // 0.84/0.90 = 93%.
+		"startup to ready on an existing database":                      true,
 		"idle RSS": false,
 	}
 	got := map[string]bool{}
@@ -97,7 +104,7 @@ func TestFinishTargets(t *testing.T) {
 
 	var text bytes.Buffer
 	rep.writeText(&text)
-	for _, s := range []string{"token-bearer", "targets (issue 6)", "NO", "90%"} {
+	for _, s := range []string{"token-bearer", "targets:", "NO", "90%", "rounds 80% 86% 90%", "median of paired rounds 88% 92% 95%", "login timing (sqlite)", "not run: something: why"} {
 		if !strings.Contains(text.String(), s) {
 			t.Errorf("text report lacks %q:\n%s", s, text.String())
 		}

@@ -62,9 +62,9 @@ func (h batchedHandler) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (h batchedHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return batchedHandler{h.Handler.WithAttrs(attrs), h.buf}
+	return derivedHandler{batchedHandler{h.Handler.WithAttrs(attrs), h.buf}}
 }
 
 func (h batchedHandler) WithGroup(name string) slog.Handler {
-	return batchedHandler{h.Handler.WithGroup(name), h.buf}
+	return derivedHandler{batchedHandler{h.Handler.WithGroup(name), h.buf}}
 }

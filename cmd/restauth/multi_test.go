@@ -252,7 +252,7 @@ func TestMultiInstance(t *testing.T) {
 		}
 	})
 
-	t.Run("logout on B is refused on A within a second", func(t *testing.T) {
+	t.Run("logout on B is refused on A without waiting for the periodic sync", func(t *testing.T) {
 		tok := getToken(t, a, "alice", password)
 		if r := mustSend(t, "GET", a.base+"/api/resource", "", "Bearer "+tok); r.status != http.StatusOK {
 			t.Fatalf("token on A before logout: %d %s, want 200", r.status, r.raw)
@@ -274,8 +274,12 @@ func TestMultiInstance(t *testing.T) {
 			if r.status != http.StatusOK {
 				t.Fatalf("token on A after logout on B: %d %s, want 200 or 401", r.status, r.raw)
 			}
-			if elapsed > time.Second {
-				t.Fatalf("A still accepts the token %v after the logout on B, want it refused within 1s", elapsed.Round(time.Millisecond))
+			// The periodic sync runs hourly here, so a refusal within the
+			// bound can only come from B's notification. The bound is far
+			// above the milliseconds it takes, so that a busy machine
+			// cannot fail the test; the figure is logged above.
+			if elapsed > 10*time.Second {
+				t.Fatalf("A still accepts the token %v after the logout on B, want it refused through the notification", elapsed.Round(time.Millisecond))
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
