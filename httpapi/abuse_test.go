@@ -81,7 +81,11 @@ func wantRetryAfter(t *testing.T, r *response) {
 // TestSpoofedForwardingHeadersIgnored checks that without trusted proxies
 // no header moves a client to a fresh per-IP budget.
 func TestSpoofedForwardingHeadersIgnored(t *testing.T) {
-	e := newEnv(t, func(c *restauthConfig, _ *Config) {
+	forEachStore(t, testSpoofedForwardingHeadersIgnored)
+}
+
+func testSpoofedForwardingHeadersIgnored(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind, func(c *restauthConfig, _ *Config) {
 		c.LoginIPLimit = 3
 		c.RegisterIPLimit = 2
 		c.AccountMaxFailures = 0 // Only the per-IP limit may answer 429.
@@ -130,7 +134,11 @@ func TestSpoofedForwardingHeadersIgnored(t *testing.T) {
 // TestTrustedProxyRightmostUntrustedHop checks that behind a trusted proxy
 // each client has its own budget, keyed by the hop the proxy vouches for.
 func TestTrustedProxyRightmostUntrustedHop(t *testing.T) {
-	e := newEnv(t, func(c *restauthConfig, h *Config) {
+	forEachStore(t, testTrustedProxyRightmostUntrustedHop)
+}
+
+func testTrustedProxyRightmostUntrustedHop(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind, func(c *restauthConfig, h *Config) {
 		c.LoginIPLimit = 2
 		c.AccountMaxFailures = 0
 		h.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
@@ -514,8 +522,10 @@ func TestAdmissionGate(t *testing.T) {
 
 // TestHostileJSON adds to TestRegisterBadInput the hostile bodies it does
 // not cover; each is refused with 400 and stores nothing.
-func TestHostileJSON(t *testing.T) {
-	e := newEnv(t, noThrottle)
+func TestHostileJSON(t *testing.T) { forEachStore(t, testHostileJSON) }
+
+func testHostileJSON(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind, noThrottle)
 	const pw = `"correct horse battery"`
 	tests := []struct {
 		name string
@@ -568,7 +578,11 @@ func TestHostileJSON(t *testing.T) {
 // 413 and asks for the connection to be closed, so that net/http does not
 // wait to drain the rest of a body the handler will never use.
 func TestOversizedBodyClosesConnection(t *testing.T) {
-	e := newEnv(t, func(_ *restauthConfig, h *Config) {
+	forEachStore(t, testOversizedBodyClosesConnection)
+}
+
+func testOversizedBodyClosesConnection(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind, func(_ *restauthConfig, h *Config) {
 		h.IntrospectClients = map[string]string{"gw": "s3cret-s3cret-s3cret"}
 	})
 	big := strings.Repeat("x", MaxBodyBytes+1)
