@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -245,28 +246,55 @@ func TestHostileRoutePaths(t *testing.T) {
 	})
 }
 
+// hostileBasic are Basic credentials a database may refuse. A "victim"
+// user is registered first, one account per case so that the tarpit does
+// not answer before the hostile password is checked.
+var hostileBasic = []struct{ user, pass string }{
+	{"\xff", hostilePassword}, {"a\x00b", hostilePassword}, {"\xc3\x28", hostilePassword}, {"\xed\xa0\x80", hostilePassword},
+	{"alice\x00", hostilePassword}, {"\x00", hostilePassword}, {strings.Repeat("\xff", 300), hostilePassword},
+	{"al\u202eice", hostilePassword}, {"bob" + strings.Repeat("é", 2000), hostilePassword},
+	{"victim0", "correct\x00horse battery"}, {"victim1", "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8"},
+	{"victim2", strings.Repeat("\xff", 2000)}, {"victim3", "correct horse \xed\xa0\x80"},
+}
+
+// hostilePassword is the password of every account the tables register.
+const hostilePassword = "correct horse battery"
+
+// hostileBearer are Bearer values that are not tokens; {access} and {sid}
+// stand for a live access token and its session id.
+var hostileBearer = []string{"%ff", "\xff\xfe", "a\xc3\x28b", "{access}\xff", strings.Repeat("A", 4000), "e30.e30.", "..", "{sid}"}
+
+// hostileUserAgents cannot be stored as text as they are.
+var hostileUserAgents = []string{"\xff\xfe", "a\xc3\x28b", "Mozilla/5.0 \xed\xa0\x80", strings.Repeat("\xff", 1000)}
+
+// hostileHeaderCases send hostile values in the other headers the API
+// reads; {access} stands for a live access token.
+var hostileHeaderCases = []hostileCase{
+	{name: "basic of invalid base64", method: "GET", path: "/api/resource", header: []string{"Authorization", "Basic \xff\xff"}, status: 401, code: "invalid_credentials"},
+	{name: "scheme of high bytes", method: "GET", path: "/api/resource", header: []string{"Authorization", "\xff {access}"}, status: 401, code: "invalid_credentials"},
+	{name: "content type of high bytes", method: "POST", path: "/api/users", body: `{"username":"carol","password":"correct horse battery"}`,
+		header: []string{"Content-Type", "application/json; charset=\xff"}, status: 415, code: "unsupported_media_type"},
+	{name: "content type with a high byte inside", method: "POST", path: "/api/tokens/refresh", body: `{"refresh_token":"x"}`,
+		header: []string{"Content-Type", "application/\xffjson"}, status: 415, code: "unsupported_media_type"},
+	{name: "forwarding headers of high bytes", method: "POST", path: "/api/tokens", body: `{"username":"alice","password":"wrong horse battery"}`,
+		header: []string{"X-Forwarded-For", "\xff, 1.2.3.4\xff", "Forwarded", "for=\"\xff\"", "X-Real-IP", "\xc3\x28"}, status: 401, code: "invalid_credentials", attempt: true},
+	{name: "origin of high bytes", method: "GET", path: "/healthz", header: []string{"Origin", "https://\xff.example"}, status: 200},
+}
+
 // TestHostileHeaders sends hostile values in the headers the API reads:
 // credentials, content type, user agent and forwarding headers. Each is a
 // 4xx with a stable code or the normal answer, on every store; a refusal
 // stores nothing but a password attempt's counters.
 func TestHostileHeaders(t *testing.T) {
 	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
-	const pw = "correct horse battery"
 	forEachStore(t, func(t *testing.T, kind storeKind) {
 		e := newHostileEnv(t, kind)
 		var tests []hostileCase
 		// Basic usernames and passwords a database may refuse, on every
 		// route that takes a password.
-		for i, cred := range []struct{ user, pass string }{
-			{"\xff", pw}, {"a\x00b", pw}, {"\xc3\x28", pw}, {"\xed\xa0\x80", pw}, {"alice\x00", pw},
-			{"\x00", pw}, {strings.Repeat("\xff", 300), pw}, {"al\u202eice", pw}, {"bob" + strings.Repeat("é", 2000), pw},
-			// Hostile passwords for accounts that exist, one account each
-			// so that the tarpit does not answer first.
-			{"victim0", "correct\x00horse battery"}, {"victim1", "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8"},
-			{"victim2", strings.Repeat("\xff", 2000)}, {"victim3", "correct horse \xed\xa0\x80"},
-		} {
+		for i, cred := range hostileBasic {
 			if strings.HasPrefix(cred.user, "victim") {
-				e.register(cred.user, pw)
+				e.register(cred.user, hostilePassword)
 			}
 			auth := []string{"Authorization", "Basic " + b64(cred.user+":"+cred.pass)}
 			n := "basic " + itoa(i)
@@ -279,28 +307,25 @@ func TestHostileHeaders(t *testing.T) {
 			)
 		}
 		// Bearer tokens that are not tokens.
-		for i, tok := range []string{"%ff", "\xff\xfe", "a\xc3\x28b", e.access + "\xff", strings.Repeat("A", 4000), "e30.e30.", "..", e.sid} {
+		fill := strings.NewReplacer("{access}", e.access, "{sid}", e.sid)
+		for i, tok := range hostileBearer {
 			tests = append(tests, hostileCase{name: "bearer " + itoa(i), method: "GET", path: "/api/sessions",
-				header: []string{"Authorization", "Bearer " + tok}, status: 401, code: "invalid_token"})
+				header: []string{"Authorization", "Bearer " + fill.Replace(tok)}, status: 401, code: "invalid_token"})
 		}
-		tests = append(tests,
-			hostileCase{name: "basic of invalid base64", method: "GET", path: "/api/resource", header: []string{"Authorization", "Basic \xff\xff"}, status: 401, code: "invalid_credentials"},
-			hostileCase{name: "scheme of high bytes", method: "GET", path: "/api/resource", header: []string{"Authorization", "\xff " + e.access}, status: 401, code: "invalid_credentials"},
-			hostileCase{name: "content type of high bytes", method: "POST", path: "/api/users", body: `{"username":"carol","password":"` + pw + `"}`,
-				header: []string{"Content-Type", "application/json; charset=\xff"}, status: 415, code: "unsupported_media_type"},
-			hostileCase{name: "content type with NUL escape", method: "POST", path: "/api/tokens/refresh", body: `{"refresh_token":"x"}`,
-				header: []string{"Content-Type", "application/\xffjson"}, status: 415, code: "unsupported_media_type"},
-			hostileCase{name: "forwarding headers of high bytes", method: "POST", path: "/api/tokens", body: `{"username":"alice","password":"wrong horse battery"}`,
-				header: []string{"X-Forwarded-For", "\xff, 1.2.3.4\xff", "Forwarded", "for=\"\xff\"", "X-Real-IP", "\xc3\x28"}, status: 401, code: "invalid_credentials", attempt: true},
-			hostileCase{name: "origin of high bytes", method: "GET", path: "/healthz", header: []string{"Origin", "https://\xff.example"}, status: 200},
-		)
+		for _, tc := range hostileHeaderCases {
+			tc.header = slices.Clone(tc.header)
+			for k := 1; k < len(tc.header); k += 2 {
+				tc.header[k] = fill.Replace(tc.header[k])
+			}
+			tests = append(tests, tc)
+		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) { e.check(t, tc) })
 		}
 		// A user agent the database cannot store as text: the session opens
 		// (the agent is only a label) and lists without the bad bytes.
-		for _, ua := range []string{"\xff\xfe", "a\xc3\x28b", "Mozilla/5.0 \xed\xa0\x80", strings.Repeat("\xff", 1000)} {
-			r := e.do("POST", "/api/tokens", "", "Authorization", basic("alice", pw), "User-Agent", ua)
+		for _, ua := range hostileUserAgents {
+			r := e.do("POST", "/api/tokens", "", "Authorization", basic("alice", hostilePassword), "User-Agent", ua)
 			if r.status != http.StatusOK {
 				t.Errorf("login with User-Agent %q: status %d, want 200; body %s", ua, r.status, r.body)
 				continue
