@@ -156,6 +156,10 @@ func handleLogin(logger *slog.Logger, svc *restauth.Service) http.Handler {
 				return
 			}
 		}
+		if !basicNameOK(username) {
+			writeError(w, r, logger, errUnknownName)
+			return
+		}
 		u, pair, err := svc.Login(r.Context(), username, password, meta(r))
 		if err != nil {
 			writeError(w, r, logger, err)

@@ -342,3 +342,33 @@ func TestHostileHeaders(t *testing.T) {
 		}
 	})
 }
+
+// hostileLoginBodies are JSON logins whose username no account can have.
+var hostileLoginBodies = []struct{ name, body, code string }{
+	{"NUL in username", `{"username":"a\u0000b","password":"correct horse battery"}`, "invalid_credentials"},
+	{"NUL username", `{"username":"\u0000","password":"correct horse battery"}`, "invalid_credentials"},
+	{"NUL after a real name", `{"username":"alice\u0000","password":"correct horse battery"}`, "invalid_credentials"},
+	{"NUL in password", `{"username":"alice","password":"correct\u0000horse battery"}`, "invalid_credentials"},
+	{"control character in username", `{"username":"al\u001bice","password":"correct horse battery"}`, "invalid_credentials"},
+	{"lone surrogate in username", `{"username":"\ud800","password":"correct horse battery"}`, "invalid_json"},
+	{"invalid UTF-8 in username", "{\"username\":\"\xff\",\"password\":\"correct horse battery\"}", "invalid_json"},
+	{"overlong NUL in username", "{\"username\":\"a\xc0\x80b\",\"password\":\"correct horse battery\"}", "invalid_json"},
+}
+
+// TestHostileLoginBodies sends JSON logins with usernames a database may
+// refuse: each is refused as an unknown user (or as invalid JSON), on
+// every store, and stores nothing but the counters.
+func TestHostileLoginBodies(t *testing.T) {
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		e := newHostileEnv(t, kind)
+		for _, tt := range hostileLoginBodies {
+			t.Run(tt.name, func(t *testing.T) {
+				status := 401
+				if tt.code == "invalid_json" {
+					status = 400
+				}
+				e.check(t, hostileCase{method: "POST", path: "/api/tokens", body: tt.body, status: status, code: tt.code, attempt: true})
+			})
+		}
+	})
+}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/restauth/restauth"
 )
 
 // Identifiers that arrive in a path, a query string or a form are checked
@@ -70,14 +72,19 @@ func isBase64URLOf(s string, n int) bool {
 	return err == nil && len(b) == n
 }
 
-// basicNameOK reports whether a Basic username can name anything: valid
-// UTF-8 without NUL. No account, token or client has any other name (a
-// registration refuses invalid UTF-8 and control characters, and
-// PostgreSQL can store neither), so a name that fails is refused as an
-// unknown one is, before it reaches a lookup or becomes a counter key.
+// basicNameOK reports whether a username offered with a password (in Basic
+// credentials or a login body) can name anything: valid UTF-8 without NUL.
+// No account, token or client has any other name (a registration refuses
+// invalid UTF-8 and control characters, and PostgreSQL can store neither),
+// so a name that fails is refused as an unknown one is, before it reaches
+// a lookup or becomes a counter key.
 func basicNameOK(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
+
+// errUnknownName is the answer to a login whose username basicNameOK
+// refuses: the code and message of any unknown username.
+var errUnknownName = restauth.Errorf(restauth.EUnauthorized, "invalid username or password")
 
 // clientLabel makes a header value that is only a label (the User-Agent a
 // session records) storable as text: invalid UTF-8 becomes U+FFFD and
