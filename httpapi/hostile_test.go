@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -371,4 +374,37 @@ func TestHostileLoginBodies(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestEveryRouteIsHostileTested reads the routes from routes.go and checks
+// that everyRoute, which the query table and the fuzz corpus use, reaches
+// each of them: a route added later fails here until it joins the tables.
+func TestEveryRouteIsHostileTested(t *testing.T) {
+	src, err := os.ReadFile("routes.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	var patterns []string
+	for _, m := range regexp.MustCompile(`mux\.Handle\("([^"]+)"`).FindAllStringSubmatch(string(src), -1) {
+		if m[1] == "/" {
+			continue // Everything unrouted: TestHostileRoutePaths.
+		}
+		patterns = append(patterns, m[1])
+		mux.Handle(m[1], http.NotFoundHandler())
+	}
+	if len(patterns) < 10 {
+		t.Fatalf("found %d routes in routes.go, want all of them: %q", len(patterns), patterns)
+	}
+	reached := map[string]bool{}
+	for _, rt := range everyRoute {
+		path := strings.NewReplacer("{sid}", "AAAAAAAAAAAAAAAAAAAAAA").Replace(rt.path)
+		_, pattern := mux.Handler(httptest.NewRequest(rt.method, path, nil))
+		reached[pattern] = true
+	}
+	for _, p := range patterns {
+		if !reached[p] {
+			t.Errorf("route %q has no request in everyRoute: add one, and its identifiers to the hostile tables", p)
+		}
+	}
 }
