@@ -51,7 +51,8 @@ const (
 // fuzzAdd adds one seed: method by name, target (path and query), the
 // credential choice, header lines ("Name: value" separated by "\n"), and
 // the body. Targets, headers and bodies may hold {access}, {refresh},
-// {sid}, {uid}, {user} and {pw}, replaced by the live account's values.
+// {sid}, {uid}, {user}, {newuser} and {pw}, replaced by the live account's
+// values ({newuser} by a name derived from the account's).
 func fuzzAdd(f *testing.F, method, target string, auth byte, headers, body string) {
 	m := byte(0)
 	for i, v := range fuzzMethods {
@@ -220,7 +221,7 @@ func fuzzAPI(f *testing.F, kind storeKind) {
 			}
 		}
 		fill := strings.NewReplacer("{access}", acct.access, "{refresh}", acct.refresh, "{sid}", acct.sid,
-			"{uid}", itoa(int(acct.uid)), "{user}", acct.user, "{pw}", acct.pw)
+			"{uid}", itoa(int(acct.uid)), "{user}", acct.user, "{newuser}", "new"+acct.user, "{pw}", acct.pw)
 		method := fuzzMethods[int(m)%len(fuzzMethods)]
 		if !strings.HasPrefix(target, "/") {
 			target = "/" + target

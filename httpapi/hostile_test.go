@@ -22,6 +22,7 @@ import (
 // shared by the subtests of one store.
 type hostileEnv struct {
 	*testEnv
+	user                 string // The account fresh logs in to; alice unless set.
 	access, refresh, sid string
 }
 
@@ -36,22 +37,28 @@ func newHostileEnv(t *testing.T, kind storeKind) *hostileEnv {
 		h.IntrospectClients = map[string]string{"gw": "s3cret-s3cret-s3cret"}
 	})
 	e.register("alice", "correct horse battery")
-	h := &hostileEnv{testEnv: e}
+	h := &hostileEnv{testEnv: e, user: "alice"}
 	h.fresh(t)
 	return h
 }
 
-// fresh opens a new session for alice and makes it the one the
+// fresh opens a new session for e.user and makes it the one the
 // environment's requests use.
 func (e *hostileEnv) fresh(t *testing.T) {
 	t.Helper()
-	r, err := e.send("POST", "/api/tokens", "", "Authorization", basic("alice", "correct horse battery"))
-	if err != nil || r.status != 200 {
-		t.Fatalf("login: %v %v", r, err)
+	r, err := e.send("POST", "/api/tokens", "", "Authorization", basic(e.user, "correct horse battery"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.status != 200 {
+		t.Fatalf("login as %s: status %d, want 200; body %s", e.user, r.status, r.body)
 	}
 	e.access, e.refresh = r.json["access_token"].(string), r.json["refresh_token"].(string)
-	if r, err = e.send("GET", "/api/sessions", "", "Authorization", "Bearer "+e.access); err != nil || r.status != 200 {
-		t.Fatalf("list sessions: %v %v", r, err)
+	if r, err = e.send("GET", "/api/sessions", "", "Authorization", "Bearer "+e.access); err != nil {
+		t.Fatal(err)
+	}
+	if r.status != 200 {
+		t.Fatalf("list sessions: status %d, want 200; body %s", r.status, r.body)
 	}
 	for _, s := range r.json["sessions"].([]any) {
 		if m := s.(map[string]any); m["current"] == true {
@@ -157,18 +164,19 @@ func TestHostilePathIDs(t *testing.T) {
 }
 
 // everyRoute lists each route of routes.go with a request it answers
-// successfully, given an account and a live session; body and header may
-// hold the placeholders {access}, {refresh} and {sid}.
+// successfully, given an account and a live session; path, body and header
+// may hold the placeholders {access}, {refresh}, {sid}, {user} (the
+// account's name) and {newuser} (a name not yet taken).
 var everyRoute = []struct {
 	method, path, body string
 	header             []string
 	status             int
 }{
-	{"POST", "/api/users", `{"username":"{user}","password":"correct horse battery"}`, nil, 201},
+	{"POST", "/api/users", `{"username":"{newuser}","password":"correct horse battery"}`, nil, 201},
 	{"GET", "/api/users/1", "", nil, 200},
 	{"GET", "/api/resource", "", []string{"Authorization", "Bearer {access}"}, 200},
 	{"GET", "/api/token", "", []string{"Authorization", "Bearer {access}"}, 200},
-	{"POST", "/api/tokens", `{"username":"alice","password":"correct horse battery"}`, nil, 200},
+	{"POST", "/api/tokens", `{"username":"{user}","password":"correct horse battery"}`, nil, 200},
 	{"POST", "/api/tokens/refresh", `{"refresh_token":"{refresh}"}`, nil, 200},
 	{"GET", "/api/sessions", "", []string{"Authorization", "Bearer {access}"}, 200},
 	{"GET", "/api/users/me", "", []string{"Authorization", "Bearer {access}"}, 200},
@@ -197,14 +205,17 @@ var hostileQueries = []string{
 // same as without it, on every store.
 func TestHostileQueries(t *testing.T) {
 	forEachStore(t, func(t *testing.T, kind storeKind) {
+		e := newHostileEnv(t, kind)
 		for i, q := range hostileQueries {
 			t.Run(q[:min(len(q), 40)], func(t *testing.T) {
-				// A fresh account per query, and a fresh session per route:
-				// routes end sessions, and the last deletes the account.
-				e := newHostileEnv(t, kind)
+				// A fresh account per query, and a fresh session after each
+				// route that ends one; the last route deletes the account.
+				e.user = "query" + itoa(i)
+				e.register(e.user, "correct horse battery")
+				e.fresh(t)
 				for _, rt := range everyRoute {
-					e.fresh(t)
-					fill := strings.NewReplacer("{access}", e.access, "{refresh}", e.refresh, "{sid}", e.sid, "{user}", "bob"+itoa(i))
+					fill := strings.NewReplacer("{access}", e.access, "{refresh}", e.refresh, "{sid}", e.sid,
+						"{user}", e.user, "{newuser}", "new"+e.user)
 					var header []string
 					for _, h := range rt.header {
 						header = append(header, fill.Replace(h))
@@ -215,6 +226,9 @@ func TestHostileQueries(t *testing.T) {
 					}
 					if r.status != rt.status {
 						t.Errorf("%s %s?%s: status %d, want %d as without the query; body %s", rt.method, rt.path, q, r.status, rt.status, r.body)
+					}
+					if (rt.method == "DELETE" && rt.path != "/api/users/me") || rt.path == "/api/logout" || rt.path == "/api/tokens/refresh" {
+						e.fresh(t)
 					}
 				}
 			})
