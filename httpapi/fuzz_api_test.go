@@ -105,6 +105,16 @@ func seedFuzzAPI(f *testing.F) {
 		method, path, _ := strings.Cut(passwordRoutes[i%len(passwordRoutes)], " ")
 		fuzzAdd(f, method, path, authNone, h, "")
 	}
+	// TestProtectedRouteCredentials's refused headers, with the live token
+	// standing in for the one that test makes.
+	for _, h := range []string{"Basic %%%", "Digest abc", "Bearer ", "Basic YWxpY2U=", "Basic Og==", "Bearer abc",
+		"bearer {access}", "BEARER {access}", "Basic {access}", "Bearer {access} {access}", "Bearer {refresh}"} {
+		fuzzAdd(f, "GET", "/api/resource", authNone, "Authorization: "+h, "")
+	}
+	// TestOversizedBodyClosesConnection's bodies, one size over the limit.
+	big := strings.Repeat("x", MaxBodyBytes+1)
+	fuzzAdd(f, "POST", "/api/users", authNone, "", `{"username":"`+big+`"}`)
+	fuzzAdd(f, "POST", "/api/introspect", authNone, "Authorization: Basic Z3c6czNjcmV0LXMzY3JldC1zM2NyZXQ=\nContent-Type: application/x-www-form-urlencoded", "token="+big)
 	for _, tok := range hostileBearer {
 		fuzzAdd(f, "GET", "/api/sessions", authNone, "Authorization: Bearer "+tok, "")
 	}
