@@ -85,7 +85,11 @@ func wantRetryAfter(t *testing.T, r *response) {
 // TestSpoofedForwardingHeadersIgnored checks that without trusted proxies
 // no header moves a client to a fresh per-IP budget.
 func TestSpoofedForwardingHeadersIgnored(t *testing.T) {
-	e := newEnv(t, func(c *restauthConfig, _ *Config) {
+	forEachStore(t, testSpoofedForwardingHeadersIgnored)
+}
+
+func testSpoofedForwardingHeadersIgnored(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind, func(c *restauthConfig, _ *Config) {
 		c.LoginIPLimit = 3
 		c.RegisterIPLimit = 2
 		c.AccountMaxFailures = 0 // Only the per-IP limit may answer 429.
@@ -134,7 +138,11 @@ func TestSpoofedForwardingHeadersIgnored(t *testing.T) {
 // TestTrustedProxyRightmostUntrustedHop checks that behind a trusted proxy
 // each client has its own budget, keyed by the hop the proxy vouches for.
 func TestTrustedProxyRightmostUntrustedHop(t *testing.T) {
-	e := newEnv(t, func(c *restauthConfig, h *Config) {
+	forEachStore(t, testTrustedProxyRightmostUntrustedHop)
+}
+
+func testTrustedProxyRightmostUntrustedHop(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind, func(c *restauthConfig, h *Config) {
 		c.LoginIPLimit = 2
 		c.AccountMaxFailures = 0
 		h.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
@@ -536,14 +544,12 @@ func TestAdmissionGate(t *testing.T) {
 
 // TestHostileJSON adds to TestRegisterBadInput the hostile bodies it does
 // not cover; each is refused with 400 and stores nothing.
-func TestHostileJSON(t *testing.T) {
-	e := newEnv(t, noThrottle)
+func TestHostileJSON(t *testing.T) { forEachStore(t, testHostileJSON) }
+
+// hostileJSON is TestHostileJSON's table; FuzzAPI starts from it too.
+var hostileJSON = func() []struct{ name, body, code string } {
 	const pw = `"correct horse battery"`
-	tests := []struct {
-		name string
-		body string
-		code string
-	}{
+	return []struct{ name, body, code string }{
 		{"username of 10,000 characters", `{"username":"` + strings.Repeat("a", 10000) + `","password":` + pw + `}`, "invalid_username"},
 		{"username of 10,000 multibyte characters", `{"username":"` + strings.Repeat("é", 10000) + `","password":` + pw + `}`, "invalid_username"},
 		{"duplicate key spelled with an escape", `{"username":"bob","user\u006eame":"eve","password":` + pw + `}`, "invalid_json"},
@@ -569,7 +575,11 @@ func TestHostileJSON(t *testing.T) {
 		{"zero-width space in username", `{"username":"bo\u200bb","password":` + pw + `}`, "invalid_username"},
 		{"line separator in username", `{"username":"bob\u2028","password":` + pw + `}`, "invalid_username"},
 	}
-	for _, tt := range tests {
+}()
+
+func testHostileJSON(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind, noThrottle)
+	for _, tt := range hostileJSON {
 		t.Run(tt.name, func(t *testing.T) {
 			r := e.do("POST", "/api/users", tt.body, "Content-Type", "application/json")
 			wantStatus(t, r, 400, tt.code)
@@ -579,7 +589,7 @@ func TestHostileJSON(t *testing.T) {
 		})
 	}
 	// A surrogate pair that encodes a real character is fine.
-	r := e.do("POST", "/api/users", `{"username":"bob\ud83d\ude00","password":`+pw+`}`)
+	r := e.do("POST", "/api/users", `{"username":"bob\ud83d\ude00","password":"correct horse battery"}`)
 	wantStatus(t, r, 201, "")
 	if got := r.json["username"]; got != "bob😀" {
 		t.Errorf("username = %q, want %q", got, "bob😀")
@@ -590,7 +600,11 @@ func TestHostileJSON(t *testing.T) {
 // 413 and asks for the connection to be closed, so that net/http does not
 // wait to drain the rest of a body the handler will never use.
 func TestOversizedBodyClosesConnection(t *testing.T) {
-	e := newEnv(t, func(_ *restauthConfig, h *Config) {
+	forEachStore(t, testOversizedBodyClosesConnection)
+}
+
+func testOversizedBodyClosesConnection(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind, func(_ *restauthConfig, h *Config) {
 		h.IntrospectClients = map[string]string{"gw": "s3cret-s3cret-s3cret"}
 	})
 	big := strings.Repeat("x", MaxBodyBytes+1)

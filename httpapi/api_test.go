@@ -7,17 +7,21 @@ import (
 	"testing"
 )
 
-func TestRegisterBadInput(t *testing.T) {
-	e := newEnv(t)
-	e.register("alice", "correct horse battery")
+func TestRegisterBadInput(t *testing.T) { forEachStore(t, testRegisterBadInput) }
+
+type registerCase struct {
+	name        string
+	body        string
+	contentType string
+	status      int
+	code        string
+}
+
+// registerBadInput is TestRegisterBadInput's table; FuzzAPI starts from it
+// too.
+var registerBadInput = func() []registerCase {
 	long := strings.Repeat("a", 65)
-	tests := []struct {
-		name        string
-		body        string
-		contentType string
-		status      int
-		code        string
-	}{
+	return []registerCase{
 		{"missing username", `{"password":"correct horse battery"}`, "", 400, "invalid_request"},
 		{"empty username", `{"username":"","password":"correct horse battery"}`, "", 400, "invalid_request"},
 		{"numeric username", `{"username":12,"password":"correct horse battery"}`, "", 400, "invalid_json"},
@@ -59,7 +63,12 @@ func TestRegisterBadInput(t *testing.T) {
 		{"form content type", `username=bob&password=x`, "application/x-www-form-urlencoded", 415, "unsupported_media_type"},
 		{"body too large", `{"username":"bob","password":"` + strings.Repeat("x", 70<<10) + `"}`, "", 413, "body_too_large"},
 	}
-	for _, tt := range tests {
+}()
+
+func testRegisterBadInput(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind)
+	e.register("alice", "correct horse battery")
+	for _, tt := range registerBadInput {
 		t.Run(tt.name, func(t *testing.T) {
 			before := e.userCount()
 			ct := tt.contentType
@@ -82,8 +91,10 @@ func TestRegisterBadInput(t *testing.T) {
 	})
 }
 
-func TestRegisterAndGetUser(t *testing.T) {
-	e := newEnv(t)
+func TestRegisterAndGetUser(t *testing.T) { forEachStore(t, testRegisterAndGetUser) }
+
+func testRegisterAndGetUser(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind)
 	r := e.register("Alice", "correct horse battery")
 	if got := r.json["username"]; got != "Alice" {
 		t.Errorf("username = %v, want Alice", got)
@@ -98,7 +109,7 @@ func TestRegisterAndGetUser(t *testing.T) {
 	if g.json["username"] != "Alice" || int(g.json["id"].(float64)) != id {
 		t.Errorf("GET user = %s, want id %d and username Alice", g.body, id)
 	}
-	for _, bad := range []string{"999", "abc", "-1", "0", "1.5", "99999999999999999999"} {
+	for _, bad := range []string{"999", "abc", "-1", "0", "1.5", "99999999999999999999", "0" + itoa(id), "+" + itoa(id), "1e0", "%ff", "%00"} {
 		wantStatus(t, e.do("GET", "/api/users/"+bad, ""), 404, "not_found")
 	}
 	// NFC normalisation: a decomposed spelling is the same account.
@@ -127,8 +138,10 @@ func TestLocationBehindTrustedProxy(t *testing.T) {
 	}
 }
 
-func TestProtectedRouteCredentials(t *testing.T) {
-	e := newEnv(t)
+func TestProtectedRouteCredentials(t *testing.T) { forEachStore(t, testProtectedRouteCredentials) }
+
+func testProtectedRouteCredentials(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind)
 	e.register("alice", "correct horse battery")
 	tok := e.do("GET", "/api/token", "", "Authorization", basic("alice", "correct horse battery"))
 	wantStatus(t, tok, 200, "")
@@ -198,8 +211,10 @@ func TestProtectedRouteCredentials(t *testing.T) {
 	}
 }
 
-func TestEmptyUserNeverAuthenticates(t *testing.T) {
-	e := newEnv(t)
+func TestEmptyUserNeverAuthenticates(t *testing.T) { forEachStore(t, testEmptyUserNeverAuthenticates) }
+
+func testEmptyUserNeverAuthenticates(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind)
 	wantStatus(t, e.do("POST", "/api/users", `{"username":"","password":""}`), 400, "")
 	wantStatus(t, e.do("GET", "/api/resource", "", "Authorization", basic("", "")), 401, "invalid_credentials")
 	if n := e.userCount(); n != 0 {
@@ -208,7 +223,11 @@ func TestEmptyUserNeverAuthenticates(t *testing.T) {
 }
 
 func TestNoEnumerationThroughResponses(t *testing.T) {
-	e := newEnv(t)
+	forEachStore(t, testNoEnumerationThroughResponses)
+}
+
+func testNoEnumerationThroughResponses(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind)
 	e.register("alice", "correct horse battery")
 	unknown := e.do("GET", "/api/resource", "", "Authorization", basic("nobody", "correct horse battery"))
 	wrong := e.do("GET", "/api/resource", "", "Authorization", basic("alice", "wrong horse battery"))

@@ -40,7 +40,7 @@ func parseAuthorization(h string) (c credentials, ok bool) {
 			return c, false
 		}
 		user, pass, found := strings.Cut(string(raw), ":")
-		if !found {
+		if !found || !basicNameOK(user) {
 			return c, false
 		}
 		return credentials{scheme: "basic", username: user, password: pass}, true
@@ -212,5 +212,5 @@ func fromScript(w http.ResponseWriter, r *http.Request) bool {
 
 // meta describes the request's origin for sessions and per-IP limits.
 func meta(r *http.Request) restauth.ClientMeta {
-	return restauth.ClientMeta{IP: clientIPFrom(r), UserAgent: r.UserAgent()}
+	return restauth.ClientMeta{IP: clientIPFrom(r), UserAgent: clientLabel(r.UserAgent())}
 }

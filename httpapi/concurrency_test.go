@@ -10,7 +10,11 @@ import (
 // TestParallelRegistrationsOneName releases 50 registrations of one name
 // (in different letter cases) together: the unique index admits exactly one.
 func TestParallelRegistrationsOneName(t *testing.T) {
-	e := newEnv(t, func(c *restauthConfig, _ *Config) { c.RegisterIPLimit = 0 })
+	forEachStore(t, testParallelRegistrationsOneName)
+}
+
+func testParallelRegistrationsOneName(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind, func(c *restauthConfig, _ *Config) { c.RegisterIPLimit = 0 })
 	const n = 50
 	var wg sync.WaitGroup
 	start := make(chan struct{})

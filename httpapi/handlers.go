@@ -40,8 +40,8 @@ func handleRegister(logger *slog.Logger, svc *restauth.Service) http.Handler {
 // handleGetUser serves GET /api/users/{id}.
 func handleGetUser(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil || id <= 0 {
+		id, ok := parseUserID(r.PathValue("id"))
+		if !ok {
 			writeError(w, r, logger, restauth.ErrNotFound)
 			return
 		}
@@ -148,6 +148,10 @@ func handleLogin(logger *slog.Logger, svc *restauth.Service) http.Handler {
 				return
 			}
 		}
+		if !basicNameOK(req.Username) {
+			writeError(w, r, logger, errUnknownName)
+			return
+		}
 		u, pair, err := svc.Login(r.Context(), req.Username, req.Password, meta(r))
 		if err != nil {
 			writeError(w, r, logger, err)
@@ -220,7 +224,12 @@ func handleListSessions(logger *slog.Logger, svc *restauth.Service) http.Handler
 // handleRevokeSession serves DELETE /api/sessions/{id}.
 func handleRevokeSession(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := svc.RevokeSession(r.Context(), principalFrom(r.Context()), r.PathValue("id")); err != nil {
+		id := r.PathValue("id")
+		if !validSessionID(id) {
+			writeError(w, r, logger, restauth.ErrNotFound)
+			return
+		}
+		if err := svc.RevokeSession(r.Context(), principalFrom(r.Context()), id); err != nil {
 			writeError(w, r, logger, err)
 			return
 		}

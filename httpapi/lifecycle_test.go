@@ -12,8 +12,10 @@ func refreshBody(rt string) string {
 	return string(b)
 }
 
-func TestLoginRefreshLogout(t *testing.T) {
-	e := newEnv(t)
+func TestLoginRefreshLogout(t *testing.T) { forEachStore(t, testLoginRefreshLogout) }
+
+func testLoginRefreshLogout(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind)
 	e.register("alice", "correct horse battery")
 
 	// JSON login works as well as Basic.
@@ -57,8 +59,10 @@ func TestLoginRefreshLogout(t *testing.T) {
 	wantStatus(t, e.do("POST", "/api/tokens/refresh", refreshBody(refresh2)), 400, "invalid_grant")
 }
 
-func TestRefreshReuseRevokesSession(t *testing.T) {
-	e := newEnv(t, func(c *restauthConfig, _ *Config) { c.RefreshGrace = 0 })
+func TestRefreshReuseRevokesSession(t *testing.T) { forEachStore(t, testRefreshReuseRevokesSession) }
+
+func testRefreshReuseRevokesSession(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind, func(c *restauthConfig, _ *Config) { c.RefreshGrace = 0 })
 	e.register("alice", "correct horse battery")
 	access, refresh := e.login("alice", "correct horse battery")
 	r := e.do("POST", "/api/tokens/refresh", refreshBody(refresh))
@@ -71,7 +75,11 @@ func TestRefreshReuseRevokesSession(t *testing.T) {
 }
 
 func TestParallelRefreshLeavesOneChild(t *testing.T) {
-	e := newEnv(t)
+	forEachStore(t, testParallelRefreshLeavesOneChild)
+}
+
+func testParallelRefreshLeavesOneChild(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind)
 	e.register("alice", "correct horse battery")
 	_, refresh := e.login("alice", "correct horse battery")
 	const n = 20
@@ -118,8 +126,10 @@ func TestParallelRefreshLeavesOneChild(t *testing.T) {
 	wantStatus(t, e.do("POST", "/api/tokens/refresh", refreshBody(child)), 200, "")
 }
 
-func TestSessionsAndAccount(t *testing.T) {
-	e := newEnv(t)
+func TestSessionsAndAccount(t *testing.T) { forEachStore(t, testSessionsAndAccount) }
+
+func testSessionsAndAccount(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind)
 	e.register("alice", "correct horse battery")
 	a1, _ := e.login("alice", "correct horse battery")
 	a2, _ := e.login("alice", "correct horse battery")
@@ -190,8 +200,10 @@ func TestSessionsAndAccount(t *testing.T) {
 	wantStatus(t, e.do("GET", "/api/resource", "", "Authorization", "Bearer "+b1), 200, "")
 }
 
-func TestIntrospect(t *testing.T) {
-	e := newEnv(t, func(_ *restauthConfig, c *Config) {
+func TestIntrospect(t *testing.T) { forEachStore(t, testIntrospect) }
+
+func testIntrospect(t *testing.T, kind storeKind) {
+	e := newEnvOn(t, kind, func(_ *restauthConfig, c *Config) {
 		c.IntrospectClients = map[string]string{"api-gateway": "s3cret-s3cret-s3cret"}
 	})
 	e.register("alice", "correct horse battery")

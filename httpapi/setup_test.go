@@ -3,13 +3,13 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,7 +18,6 @@ import (
 
 	"github.com/restauth/restauth"
 	"github.com/restauth/restauth/password"
-	"github.com/restauth/restauth/sqlite"
 	"github.com/restauth/restauth/token"
 )
 
@@ -34,18 +33,21 @@ var fastParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, K
 type testEnv struct {
 	t     testing.TB
 	srv   *httptest.Server
-	store *sqlite.DB
+	store testStore
+	raw   *sql.DB // The store's database, for reading rows directly.
+	kind  storeKind
 	svc   *restauth.Service
 	ring  *token.Ring
 }
 
 type envOption func(*restauth.Config, *Config)
 
-// envExtras replaces collaborators that newEnv otherwise picks: nil fields
-// keep the defaults.
+// envExtras replaces collaborators that newEnv otherwise picks: zero
+// fields keep the defaults.
 type envExtras struct {
 	hasher restauth.PasswordHasher
 	logger *slog.Logger
+	store  storeKind // SQLite when zero.
 }
 
 // newEnv builds the whole stack on a real SQLite file in a temp dir.
@@ -54,18 +56,23 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	return newEnvWith(t, envExtras{}, opts...)
 }
 
+// newEnvOn builds the whole stack on a fresh store of the given kind.
+func newEnvOn(t testing.TB, kind storeKind, opts ...envOption) *testEnv {
+	t.Helper()
+	return newEnvWith(t, envExtras{store: kind}, opts...)
+}
+
 // newEnvWith is newEnv with some collaborators replaced.
 func newEnvWith(t testing.TB, x envExtras, opts ...envOption) *testEnv {
 	t.Helper()
 	if x.hasher == nil {
 		x.hasher = password.New(password.Options{Params: fastParams})
 	}
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
+	if x.store.open == nil {
+		x.store = sqliteStore
 	}
-	t.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+	st, raw := x.store.open(t)
 	cfg := restauth.DefaultConfig()
 	var hcfg Config
 	for _, o := range opts {
@@ -97,7 +104,7 @@ func newEnvWith(t testing.TB, x envExtras, opts ...envOption) *testEnv {
 	h := NewServer(hcfg, Deps{Service: svc, Logger: x.logger, JWKS: ring.JWKS, Ready: st.Ping})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testEnv{t: t, srv: srv, store: st, svc: svc, ring: ring}
+	return &testEnv{t: t, srv: srv, store: st, raw: raw, kind: x.store, svc: svc, ring: ring}
 }
 
 // response is a decoded HTTP response.

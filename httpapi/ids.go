@@ -1,0 +1,115 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/restauth/restauth"
+)
+
+// Identifiers that arrive in a path, a query string or a form are checked
+// here, at the edge, before anything reaches a store. Each kind has one
+// checker that accepts exactly the shape restauth itself produces: an
+// identifier of any other shape cannot name anything that exists, so it is
+// answered as an unknown one is (404 for a path, 400 for a parameter)
+// without asking the store. This is what keeps bytes that a database
+// refuses (invalid UTF-8, NUL, numbers out of a column's range) from
+// turning into a store error on one database and a 404 on another.
+//
+// A route that takes a new kind of identifier (a key id, a client id, an
+// authorization code, a device or user code, a redirect URI) adds its
+// checker here (isBase64URLOf fits every random identifier), calls it
+// before its first store call, and adds its hostile values to the
+// both-stores tables in hostile_test.go.
+
+// maxUserIDDigits is the length of the largest int64, 9223372036854775807.
+const maxUserIDDigits = 19
+
+// parseUserID returns the user id that s spells, when s is the canonical
+// decimal form of a positive int64: digits only, no sign, no leading zero,
+// no spaces. "01", "+1", "1e3" and "0x1" each spell no id, so that one user
+// has one URL.
+func parseUserID(s string) (int64, bool) {
+	if len(s) == 0 || len(s) > maxUserIDDigits || s[0] == '0' {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, false // Nineteen digits beyond the int64 range.
+	}
+	return id, true
+}
+
+// sessionIDBytes is how many random bytes a session id carries; the
+// command's NewID encodes them in unpadded base64url.
+const sessionIDBytes = 16
+
+// validSessionID reports whether s has the shape of a session id that
+// restauth generates: sessionIDBytes random bytes in unpadded, canonical
+// base64url (22 characters of A–Z, a–z, 0–9, '-' and '_'). The check implies
+// valid UTF-8 without NUL or any control character.
+func validSessionID(s string) bool {
+	return isBase64URLOf(s, sessionIDBytes)
+}
+
+// isBase64URLOf reports whether s is the canonical unpadded base64url
+// encoding of exactly n bytes: the exact length, the exact alphabet, and
+// zero bits where the last character pads. A value with the right length
+// and alphabet but other padding bits decodes to the same bytes as a
+// canonical one; refusing it keeps one spelling per identifier.
+func isBase64URLOf(s string, n int) bool {
+	if len(s) != base64.RawURLEncoding.EncodedLen(n) {
+		return false
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	return err == nil && len(b) == n
+}
+
+// basicNameOK reports whether a username offered with a password (in Basic
+// credentials or a login body) can name anything: valid UTF-8 without NUL.
+// No account, token or client has any other name (a registration refuses
+// invalid UTF-8 and control characters, and PostgreSQL can store neither),
+// so a name that fails is refused as an unknown one is, before it reaches
+// a lookup or becomes a counter key.
+func basicNameOK(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// errUnknownName is the answer to a login whose username basicNameOK
+// refuses: the code and message of any unknown username.
+var errUnknownName = restauth.Errorf(restauth.EUnauthorized, "invalid username or password")
+
+// clientLabel makes a header value that is only a label (the User-Agent a
+// session records) storable as text: invalid UTF-8 becomes U+FFFD and
+// control characters are dropped. A label is shown, never compared, so
+// the request goes on with the cleaned value rather than being refused.
+func clientLabel(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || isControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+}
+
+// isControl reports whether r is a C0 or C1 control character or DEL.
+func isControl(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r < 0xa0)
+}
