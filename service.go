@@ -213,12 +213,18 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, m
 // the operations that replace or delete the credential.
 func (s *Service) authenticate(ctx context.Context, username, password string, meta ClientMeta, useCache bool) (*User, error) {
 	name := username
-	if utf8.ValidString(name) {
+	impossible := !utf8.ValidString(name) || strings.ContainsRune(name, 0)
+	if !impossible {
 		name = s.deps.Normalizer.NFC(name)
+	} else {
+		// No account can have such a name (NormalizeUsername refuses it),
+		// but the attempt is still throttled and hashed like any other: its
+		// counter key is made storable, whichever door it came through.
+		name = strings.ToValidUTF8(strings.ReplaceAll(name, "\x00", "\uFFFD"), "\uFFFD")
 	}
 	var mac [32]byte
 	var gen uint64
-	cached := s.creds != nil && name != "" && password != "" && len(password) <= MaxPasswordBytes
+	cached := s.creds != nil && !impossible && name != "" && password != "" && len(password) <= MaxPasswordBytes
 	if cached {
 		mac = s.creds.mac(FoldUsername(name), password)
 		if useCache {
@@ -250,7 +256,7 @@ func (s *Service) authenticate(ctx context.Context, username, password string, m
 
 	var u *User
 	var err error
-	if name != "" && password != "" && len(password) <= MaxPasswordBytes {
+	if !impossible && name != "" && password != "" && len(password) <= MaxPasswordBytes {
 		u, err = s.deps.Users.UserByUsername(ctx, name)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, err
@@ -871,7 +877,13 @@ func (s *Service) remember(ids []string, userID int64, now time.Time) {
 // FormatUserID renders a user id as it appears in the "sub" claim.
 func FormatUserID(id int64) string { return strconv.FormatInt(id, 10) }
 
+// truncate cuts a client-supplied label (a user agent) to at most n bytes
+// of valid UTF-8 without NUL, so that every store can keep it whichever door
+// it came through.
 func truncate(s string, n int) string {
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+	}
 	if len(s) <= n {
 		return s
 	}
