@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentSecret", testConcurrentSecret},
 		{"Sweep", testSweep},
 		{"BadData", testBadData},
+		{"ImportUsers", testImportUsers},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
