@@ -496,7 +496,7 @@ func importUsers(ctx context.Context, in *invocation, users []sourceUser, from s
 	if dry {
 		fmt.Fprint(in.stdout, "; nothing was written")
 	} else if len(batch) > 0 {
-		fmt.Fprint(in.stdout, "; each keeps its password, upgraded to argon2id at its next sign-in")
+		fmt.Fprint(in.stdout, "; passwords are unchanged, and hashes in older formats become argon2id at each user's next sign-in")
 	}
 	fmt.Fprintln(in.stdout)
 	return nil
