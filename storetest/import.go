@@ -38,9 +38,10 @@ func testImportUsers(t *testing.T, s Store) {
 	if err := imp.ImportUsers(ctx, users); err != nil {
 		t.Fatalf("ImportUsers: %v", err)
 	}
-	for i, want := range users[:3] {
-		if want.ID != []int64{7, 3, 42}[i] {
-			t.Errorf("users[%d].ID after import = %d, want the id given, %d", i, want.ID, []int64{7, 3, 42}[i])
+	for i, id := range []int64{7, 3, 42} {
+		want := users[i]
+		if want.ID != id {
+			t.Errorf("users[%d].ID after import = %d, want the id given, %d", i, want.ID, id)
 		}
 		got, err := s.UserByID(ctx, want.ID)
 		if err != nil {
