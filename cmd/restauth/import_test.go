@@ -485,3 +485,55 @@ func TestImportFlags(t *testing.T) {
 		t.Errorf("import created the missing source file (stat: %v)", err)
 	}
 }
+
+// TestImportPlanRenames checks the names --on-conflict rename picks,
+// also when the obvious one is taken too: the source's own names come
+// first, then the database's, and a name that would be too long falls back
+// to user-ID.
+func TestImportPlanRenames(t *testing.T) {
+	svc := restauth.NewService(restauth.DefaultConfig(), restauth.Deps{Normalizer: unicodeNorm{}})
+	h := "pbkdf2:sha256:260000$FwgSECw10X7ASiB0$6a022a2b70c7f87371c7fd5e72640ad3fb94e853400b3d1deeb9355bdc1b8a97"
+	long := strings.Repeat("x", 63)
+	user := func(id int64, name string) sourceUser {
+		return sourceUser{id: id, username: name, hasName: true, hash: h}
+	}
+	tests := []struct {
+		name     string
+		src      []sourceUser
+		existing []*restauth.User
+		want     []string // "id name" of each user, or "id -" when left out.
+	}{
+		{"the lower id keeps the name",
+			[]sourceUser{user(4, "Alice"), user(3, "alice")}, nil,
+			[]string{"3 alice", "4 Alice-4"}},
+		{"a new name another source user has",
+			[]sourceUser{user(3, "alice"), user(4, "Alice"), user(7, "alice-4")}, nil,
+			[]string{"3 alice", "4 Alice-4-2", "7 alice-4"}},
+		{"a new name the database has",
+			[]sourceUser{user(3, "alice"), user(4, "ALICE")},
+			[]*restauth.User{{ID: 50, Username: "alice-4", PasswordHash: "other"}},
+			[]string{"3 alice", "4 ALICE-4-2"}},
+		{"too long with the suffix",
+			[]sourceUser{user(1, long), user(2, strings.ToUpper(long))}, nil,
+			[]string{"1 " + long, "2 user-2"}},
+		{"refused names",
+			[]sourceUser{user(1, " padded"), user(2, "a:b"), user(3, "user-2")}, nil,
+			[]string{"1 user-1", "2 user-2-2", "3 user-2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			slices.SortFunc(tt.src, func(a, b sourceUser) int { return cmpInt(a.id, b.id) })
+			var got []string
+			for _, pu := range plan(svc, tt.src, tt.existing, resolveRename).users {
+				if pu.skip {
+					got = append(got, fmt.Sprintf("%d -", pu.src.id))
+				} else {
+					got = append(got, fmt.Sprintf("%d %s", pu.src.id, pu.name))
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("plan = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
