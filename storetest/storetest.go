@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"BrowserSessions", testBrowserSessions},
 		{"ReuseSession", testReuseSession},
 		{"UserRevocations", testUserRevocations},
+		{"ImportUsers", testImportUsers},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -34,6 +34,10 @@ type config struct {
 	readHeaderTimeout time.Duration
 	revocationSync    time.Duration
 	keyReload         time.Duration
+
+	// onConflict and dryRun steer restauth import.
+	onConflict string
+	dryRun     bool
 }
 
 // defaultConfig returns the settings used when no flag or variable is given.
@@ -69,6 +73,9 @@ type flagDef struct {
 	usage string
 	set   func(c *config, s string) error
 	get   func(c *config) string
+	// toolOnly marks a flag that only the operator commands listing it
+	// read; serve, which otherwise takes every flag, does not.
+	toolOnly bool
 }
 
 // env is the environment variable that also sets the flag.
@@ -193,6 +200,25 @@ var flagTable = []*flagDef{
 	durationFlag("read-header-timeout", "longest time a client may take to send the request headers (cuts off slowloris clients)", time.Millisecond, func(c *config) *time.Duration { return &c.readHeaderTimeout }),
 	durationFlag("revocation-sync", "how often the in-memory revocation view is resynchronised from the database", time.Millisecond, func(c *config) *time.Duration { return &c.revocationSync }),
 	durationFlag("key-reload", "how often signing keys are reloaded from the database", time.Millisecond, func(c *config) *time.Duration { return &c.keyReload }),
+
+	{
+		name: "on-conflict", arg: "skip|rename", toolOnly: true,
+		usage: "how import resolves users it cannot bring over as they are: skip leaves them out, rename gives them a free name (or a new id when theirs is taken); unset, it writes nothing when there is one",
+		set: func(c *config, s string) error {
+			if s != resolveSkip && s != resolveRename {
+				return fmt.Errorf("%q is not skip or rename", s)
+			}
+			c.onConflict = s
+			return nil
+		},
+		get: func(c *config) string { return c.onConflict },
+	},
+	toolOnlyFlag(boolFlag("dry-run", "report what import would do without writing anything", func(c *config) *bool { return &c.dryRun })),
+}
+
+func toolOnlyFlag(f *flagDef) *flagDef {
+	f.toolOnly = true
+	return f
 }
 
 // lookupFlag returns the flag named name, or nil.

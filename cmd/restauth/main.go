@@ -1,6 +1,6 @@
 // Command restauth is the restauth authentication server and its operator
 // tools: serve, user add|list|delete, keys list|rotate, migrate, backup,
-// version.
+// import rest-auth|jsonl, export jsonl, version.
 package main
 
 import (
@@ -81,7 +81,8 @@ type command struct {
 	summary string   // One line for restauth -h.
 	about   string   // What restauth NAME -h says besides the flags.
 	// flags names the entries of flagTable the command reads; nil means
-	// every one (serve). A command ignores every other RESTAUTH_ variable.
+	// every one but those marked toolOnly (serve). A command ignores every
+	// other RESTAUTH_ variable.
 	flags []string
 	run   func(ctx context.Context, in *invocation) error
 }
@@ -120,6 +121,26 @@ var commands = []*command{
 		about: "Write a consistent copy of the SQLite database to FILE, which must not exist, readable\n" +
 			"by its owner only; safe while the server runs. For PostgreSQL it prints the pg_dump\n" +
 			"command to use instead."},
+	{name: "import rest-auth", args: []string{"SOURCE"}, summary: "bring the users of a REST-auth database over, keeping ids and passwords",
+		flags: importFlags, run: importRESTAuth,
+		about: "Import every user of REST-auth's users table (id, username, password_hash), read from\n" +
+			"SOURCE, a SQLite file or a postgres:// URL, which is only read. Each user keeps its id\n" +
+			"and its password: passlib and Werkzeug hashes are kept and upgraded to argon2id at the\n" +
+			"next sign-in, and registrations continue after the largest id. Users that cannot come\n" +
+			"over as they are (a name restauth refuses, names equal but for case, a name or id the\n" +
+			"database already has, a hash restauth cannot verify) are listed one per line, and\n" +
+			"nothing is written unless --on-conflict says how to resolve them. Running it again\n" +
+			"changes nothing. See docs/migrating.md."},
+	{name: "import jsonl", args: []string{"FILE"}, summary: "import users from a JSON Lines file, keeping ids",
+		flags: importFlags, run: importJSONL,
+		about: "Import users from FILE, one JSON object per line: {\"id\": 1, \"username\": \"...\",\n" +
+			"\"hash\": \"...\", \"created\": \"RFC 3339 time\"} (created may be left out), as restauth\n" +
+			"export jsonl writes. Ids, conflicts and --on-conflict work as for import rest-auth."},
+	{name: "export jsonl", args: []string{"FILE"}, summary: "write every user to a new JSON Lines file, mode 0600",
+		flags: dbFlags, run: exportJSONL,
+		about: "Write every user (id, username, password hash, creation time) to FILE, which must not\n" +
+			"exist, one JSON object per line, readable by its owner only; restauth import jsonl\n" +
+			"reads it back."},
 	{name: "version", summary: "print the version", flags: []string{}, run: func(_ context.Context, in *invocation) error {
 		fmt.Fprintln(in.stdout, "restauth", version())
 		return nil
@@ -127,7 +148,7 @@ var commands = []*command{
 }
 
 // groups are the commands that only hold subcommands.
-var groups = []string{"user", "keys"}
+var groups = []string{"user", "keys", "import", "export"}
 
 // run is the whole program, callable from tests: args without the program
 // name, the environment through getenv, and the standard streams.
@@ -219,12 +240,9 @@ func isHelp(arg string) bool {
 
 // flagDefs returns the flags the command reads, in table order.
 func (c *command) flagDefs() []*flagDef {
-	if c.flags == nil {
-		return flagTable
-	}
 	var out []*flagDef
 	for _, f := range flagTable {
-		if slices.Contains(c.flags, f.name) {
+		if (c.flags == nil && !f.toolOnly) || slices.Contains(c.flags, f.name) {
 			out = append(out, f)
 		}
 	}
