@@ -11,15 +11,17 @@
 #   TLS in the container:            -e RESTAUTH_TLS_CERT=/tls/cert.pem -e RESTAUTH_TLS_KEY=/tls/key.pem
 
 # The builder runs on the build machine's platform and cross-compiles, so a
-# multi-platform build (docker buildx --platform linux/amd64,linux/arm64)
+# multi-platform build (docker buildx build --platform linux/amd64,linux/arm64)
 # needs no emulation.
 FROM --platform=$BUILDPLATFORM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-ARG TARGETOS=linux
-ARG TARGETARCH=amd64
+# Set by BuildKit (the default builder since Docker 23) for the platform being
+# built; empty, they mean the build machine's own.
+ARG TARGETOS
+ARG TARGETARCH
 ARG VERSION=dev
 ARG COMMIT=unknown
 # .git is not in the build context (.dockerignore), so the commit comes in as

@@ -17,8 +17,9 @@ var (
 	buildCommit string
 )
 
-// version is the version restauth reports: the stamped one, else the module
-// version go install records, else "dev".
+// version is the version alone, as restauth version's first line gives it:
+// the stamped one, else the module version go install records, else "dev".
+// It is the one-word form for other reports, such as a build-info metric.
 func version() string {
 	info, _ := debug.ReadBuildInfo()
 	return versionOf(buildVersion, info)
