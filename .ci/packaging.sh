@@ -16,6 +16,23 @@ bin="$tmp/dist/restauth-$version-linux-amd64"
 (cd "$tmp/dist" && sha256sum -c SHA256SUMS)
 [ "$(wc -l < "$tmp/dist/SHA256SUMS")" -eq 1 ] || { echo "packaging: SHA256SUMS should list one binary" >&2; exit 1; }
 
+# A version that could split -ldflags, and a target that is not GOOS/GOARCH,
+# are refused before anything is built.
+for bad in "-v|x -X main.buildCommit=forged" "-v|../x" "-t|linux"; do
+  set +e
+  if [ "${bad%%|*}" = -v ]; then
+    scripts/release.sh -o "$tmp/refused" -v "${bad#*|}" linux/amd64 2>/dev/null
+  else
+    scripts/release.sh -o "$tmp/refused" -v ok "${bad#*|}" 2>/dev/null
+  fi
+  status=$?
+  set -e
+  if [ "$status" -ne 2 ] || [ -n "$(ls -A "$tmp/refused" 2>/dev/null)" ]; then
+    echo "packaging: release.sh accepted ${bad#*|} (status $status)" >&2
+    exit 1
+  fi
+done
+
 out=$("$bin" version)
 echo "$out"
 first=$(sed -n 1p <<<"$out")

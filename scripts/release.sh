@@ -64,12 +64,14 @@ fi
 mkdir -p "$out"
 names=()
 for target in "${targets[@]}"; do
-  goos=${target%/*}
-  goarch=${target#*/}
-  if [ -z "$goos" ] || [ -z "$goarch" ] || [ "$goos/$goarch" != "$target" ]; then
+  if ! [[ "$target" =~ ^[a-z0-9]+/[a-z0-9]+$ ]]; then
     echo "release: target \"$target\" is not GOOS/GOARCH" >&2
     exit 2
   fi
+done
+for target in "${targets[@]}"; do
+  goos=${target%/*}
+  goarch=${target#*/}
   name="restauth-$version-$goos-$goarch"
   [ "$goos" = windows ] && name="$name.exe"
   echo "release: building $name"
