@@ -141,10 +141,16 @@ var commands = []*command{
 		about: "Write every user (id, username, password hash, creation time) to FILE, which must not\n" +
 			"exist, one JSON object per line, readable by its owner only; restauth import jsonl\n" +
 			"reads it back."},
-	{name: "version", summary: "print the version", flags: []string{}, run: func(_ context.Context, in *invocation) error {
-		fmt.Fprintln(in.stdout, "restauth", version())
-		return nil
-	}, about: "Print the version."},
+	{name: "version", summary: "print the version, commit and Go release", flags: []string{}, run: func(_ context.Context, in *invocation) error {
+		_, err := io.WriteString(in.stdout, buildVersionText())
+		return err
+	}, about: "Print the version, the commit it was built from (\"-dirty\" when the work tree had\n" +
+		"uncommitted changes) and the Go release and platform, one per line."},
+	{name: "healthcheck", summary: "exit 0 when the server on --addr answers /healthz (container health checks)",
+		flags: []string{"addr", "tls-cert"}, run: healthcheck,
+		about: "Ask the server listening on --addr for GET /healthz and exit 0 on 200, 1 otherwise.\n" +
+			"An unspecified host (0.0.0.0, ::) is asked on loopback. With --tls-cert it speaks\n" +
+			"HTTPS and accepts only that certificate. For images without curl, such as distroless."},
 }
 
 // groups are the commands that only hold subcommands.
