@@ -17,6 +17,7 @@ type RevocationSet struct {
 	mu      sync.RWMutex
 	revoked map[string]time.Time
 	synced  time.Time // The newest revocation time seen from the store.
+	lastOK  time.Time // When Sync last succeeded; see LastSync.
 }
 
 // NewRevocationSet returns a set that remembers each revocation for keep.
@@ -80,6 +81,7 @@ func (r *RevocationSet) Sync(ctx context.Context, store SessionStore, now time.T
 			delete(r.revoked, id)
 		}
 	}
+	r.lastOK = now
 	r.mu.Unlock()
 	return nil
 }
