@@ -84,7 +84,9 @@ func poolStats(st store) func() []metrics.PoolStats {
 			Max: s.MaxOpenConnections, Waits: s.WaitCount, WaitDuration: s.WaitDuration}
 	}
 	switch p := st.(type) {
-	case interface{ PoolStats() (sql.DBStats, sql.DBStats) }:
+	case interface {
+		PoolStats() (sql.DBStats, sql.DBStats)
+	}:
 		return func() []metrics.PoolStats {
 			w, r := p.PoolStats()
 			return []metrics.PoolStats{fromSQL("write", w), fromSQL("read", r)}
