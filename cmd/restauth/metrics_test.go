@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,13 +77,29 @@ func sample(fams map[string]*dto.MetricFamily, name string, want map[string]stri
 // that much, that the gauges are there, and that no label carries what a
 // client sent.
 func TestMetricsEndpoint(t *testing.T) {
+	type store struct {
+		db   func(t *testing.T) string
+		goro int64  // The log flusher, HTTP, key reload, revocation sync, sweep, metrics (and LISTEN).
+		pool string // A pool that holds a connection while serving.
+	}
+	stores := map[string]store{
+		"sqlite": {func(t *testing.T) string { return filepath.Join(t.TempDir(), "restauth.db") }, 6, "write"},
+	}
+	if base := os.Getenv("RESTAUTH_TEST_POSTGRES"); base != "" {
+		stores["postgres"] = store{func(t *testing.T) string { return freshPostgresSchema(t, base) }, 7, "main"}
+	}
+	for name, st := range stores {
+		t.Run(name, func(t *testing.T) { testMetricsEndpoint(t, st.db(t), st.goro, st.pool) })
+	}
+}
+
+func testMetricsEndpoint(t *testing.T, db string, goro int64, pool string) {
 	lt := &lifetime{}
 	maddr := freeAddr(t)
-	env := map[string]string{"RESTAUTH_DB": filepath.Join(t.TempDir(), "restauth.db"), "RESTAUTH_ARGON2_MEMORY": "64", "RESTAUTH_ARGON2_TIME": "1"}
+	env := map[string]string{"RESTAUTH_DB": db, "RESTAUTH_ARGON2_MEMORY": "64", "RESTAUTH_ARGON2_TIME": "1"}
 	s := launch(t, withLifetime(context.Background(), lt), env, "--metrics-addr", maddr)
-	// The log flusher, HTTP, key reload, revocation sync, sweep, metrics.
-	if got, want := lt.running.Load(), int64(6); got != want {
-		t.Errorf("while serving, %d goroutines run, want %d", got, want)
+	if got := lt.running.Load(); got != goro {
+		t.Errorf("while serving, %d goroutines run, want %d", got, goro)
 	}
 	url := "http://" + maddr + "/metrics"
 	before := scrape(t, url)
@@ -130,8 +147,8 @@ func TestMetricsEndpoint(t *testing.T) {
 			t.Errorf("%s is missing from the exposition", name)
 		}
 	}
-	if got := sample(after, "restauth_db_connections_open", map[string]string{"pool": "write"}); got < 1 {
-		t.Errorf("restauth_db_connections_open{pool=write} = %v, want at least 1", got)
+	if got := sample(after, "restauth_db_connections_open", map[string]string{"pool": pool}); got < 1 {
+		t.Errorf("restauth_db_connections_open{pool=%s} = %v, want at least 1", pool, got)
 	}
 	for name, f := range after {
 		for _, m := range f.Metric {
