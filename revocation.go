@@ -25,6 +25,7 @@ type RevocationSet struct {
 	users   map[userRevocation]time.Time // Seen user-level revocations, until keep passes.
 	onUser  []func(userID int64)
 	synced  time.Time // The newest revocation time seen from the store.
+	lastOK  time.Time // When Sync last succeeded; see LastSync.
 }
 
 // userRevocation identifies a user-level revocation, at the microsecond
@@ -136,6 +137,7 @@ func (r *RevocationSet) Sync(ctx context.Context, store SessionStore, now time.T
 			delete(r.users, k)
 		}
 	}
+	r.lastOK = now
 	r.mu.Unlock()
 	return nil
 }

@@ -165,6 +165,7 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	if !ok {
 		status, code = http.StatusInternalServerError, restauth.EInternal
 	}
+	noteErrorCode(w, code)
 	var e *restauth.Error
 	if errors.As(err, &e) && e.RetryAfter > 0 {
 		secs := int((e.RetryAfter + 999_999_999) / 1_000_000_000)

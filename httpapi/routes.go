@@ -30,6 +30,7 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps) {
 		mux.Handle("POST /api/introspect", handleIntrospect(log, svc, cfg.IntrospectClients))
 	}
 	mux.Handle("GET /.well-known/jwks.json", handleJWKS(deps.JWKS))
+	mux.Handle("GET /api/openapi.json", handleOpenAPI())
 
 	// Probes for load balancers.
 	mux.Handle("GET /healthz", handleHealthz())

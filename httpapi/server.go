@@ -41,6 +41,8 @@ type Deps struct {
 	JWKS func() []byte
 	// Ready reports whether the database is reachable and migrated.
 	Ready func(ctx context.Context) error
+	// Observer, when set, is told about every request (see metrics.go).
+	Observer RequestObserver
 }
 
 // NewServer returns the restauth HTTP handler.
@@ -51,6 +53,9 @@ func NewServer(cfg Config, deps Deps) http.Handler {
 	mux := http.NewServeMux()
 	addRoutes(mux, cfg, deps)
 	var h http.Handler = mux
+	if deps.Observer != nil {
+		h = observe(deps.Observer)(h)
+	}
 	h = cors(cfg.CORSOrigins)(h)
 	h = securityHeaders(cfg.TLS)(h)
 	h = recoverPanics(deps.Logger)(h)

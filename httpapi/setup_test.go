@@ -104,6 +104,7 @@ func newEnvWith(t testing.TB, x envExtras, opts ...envOption) *testEnv {
 	h := NewServer(hcfg, Deps{Service: svc, Logger: x.logger, JWKS: ring.JWKS, Ready: st.Ping})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
+	validateOpenAPI(t, srv) // Every exchange is checked against openapi.json.
 	return &testEnv{t: t, srv: srv, store: st, raw: raw, kind: x.store, svc: svc, ring: ring}
 }
 

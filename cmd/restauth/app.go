@@ -188,7 +188,9 @@ type app struct {
 	svc    *restauth.Service
 	revs   *restauth.RevocationSet
 	hasher *password.Hasher
-	logger *slog.Logger
+	// verifier is kept for the metrics of its cache.
+	verifier *token.Verifier
+	logger   *slog.Logger
 }
 
 // refreshSecretName names the stored secret that seals refresh-token
@@ -231,7 +233,7 @@ func wire(ctx context.Context, cfg *config, st store, logger *slog.Logger) (*app
 		Revocations: revs, Normalizer: unicodeNorm{}, IsCommon: password.IsCommon,
 		Logger: logger, NewID: newSessionID,
 	})
-	return &app{store: st, ring: ring, svc: svc, revs: revs, hasher: hasher, logger: logger}, nil
+	return &app{store: st, ring: ring, svc: svc, revs: revs, hasher: hasher, verifier: verifier, logger: logger}, nil
 }
 
 // newSessionID returns 128 random bits, URL-safe.

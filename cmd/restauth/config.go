@@ -26,6 +26,8 @@ type config struct {
 	corsOrigins       []string
 	introspectClients map[string]string
 	pages             pageConfig
+	metricsAddr       string // Empty: no metrics listener.
+	metricsPublic     bool
 
 	domain restauth.Config
 	hash   password.Options
@@ -195,6 +197,11 @@ var flagTable = []*flagDef{
 	intFlag("hash-queue", "password hashes waiting for a slot before 503 (0 selects the default)", 0, 1<<20, func(c *config) *int { return &c.hash.MaxQueue }),
 	durationFlag("hash-wait", "longest wait for a hashing slot before 503 (0 selects the default)", 0, func(c *config) *time.Duration { return &c.hash.QueueTimeout }),
 	intFlag("hash-nice", "nice value of the password-hashing threads, so request handling wins the CPU over a login flood (0: hash at normal priority; Linux only)", 0, 19, func(c *config) *int { return &c.hash.Nice }),
+
+	addrFlag("metrics-addr", "serve Prometheus metrics at http://HOST:PORT/metrics (empty: off; loopback only unless --metrics-public)",
+		func(c *config) *string { return &c.metricsAddr }),
+	boolFlag("metrics-public", "allow --metrics-addr on a non-loopback address (only where the network keeps that port private)",
+		func(c *config) *bool { return &c.metricsPublic }),
 
 	durationFlag("shutdown-timeout", "grace period for in-flight requests on SIGINT/SIGTERM (a second signal cuts it short)", 0, func(c *config) *time.Duration { return &c.shutdownTimeout }),
 	durationFlag("read-header-timeout", "longest time a client may take to send the request headers (cuts off slowloris clients)", time.Millisecond, func(c *config) *time.Duration { return &c.readHeaderTimeout }),

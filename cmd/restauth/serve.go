@@ -131,6 +131,9 @@ func serve(ctx context.Context, in *invocation) error {
 	if err := cfg.validateServing(); err != nil {
 		return &usageError{err.Error()}
 	}
+	if err := cfg.validateMetrics(); err != nil {
+		return &usageError{err.Error()}
+	}
 	// The certificate is loaded before anything is opened or announced, so
 	// a missing file fails the start, not the first handshake.
 	var tlsConfig *tls.Config
@@ -228,10 +231,19 @@ func serve(ctx context.Context, in *invocation) error {
 		})
 	}
 
+	// The metrics listener stops after HTTP (deferred later, so it runs
+	// sooner than the background work's stop), so a drain can be watched.
+	observer, stopMetrics, err := startMetrics(cfg, a, lt, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopMetrics()
+
 	handler := httpapi.NewServer(httpapi.Config{
 		TrustedProxies: cfg.trustedProxies, CORSOrigins: cfg.corsOrigins,
 		IntrospectClients: cfg.introspectClients, TLS: tlsConfig != nil,
-	}, httpapi.Deps{Service: a.svc, Logger: logger, JWKS: a.ring.JWKS, Ready: a.ready})
+	}, httpapi.Deps{Service: a.svc, Logger: logger, JWKS: a.ring.JWKS, Ready: a.ready, Observer: observer})
 	handler, err = cfg.pages.handler(handler, a.svc, logger, tlsConfig != nil, cfg.trustedProxies)
 	if err != nil {
 		return err
