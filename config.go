@@ -19,6 +19,10 @@ type Config struct {
 	RefreshGrace time.Duration // Window in which a rotated refresh token returns the same child.
 	Leeway       time.Duration // Clock-skew allowance for exp, nbf and iat.
 
+	// SignupClosed refuses registrations from the API and the pages, for
+	// invite-only deployments; operators still add users.
+	SignupClosed bool
+
 	MinPasswordLen int // In characters, after NFKC normalisation.
 	MaxPasswordLen int
 	MaxUsernameLen int

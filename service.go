@@ -151,6 +151,22 @@ func (s *Service) CheckPassword(password string) error {
 // Register creates an account. The per-IP registration limit is counted
 // before any hashing.
 func (s *Service) Register(ctx context.Context, username, password string, meta ClientMeta) (*User, error) {
+	if s.cfg.SignupClosed {
+		return nil, errSignupClosed
+	}
+	return s.addUser(ctx, username, password, meta.IP)
+}
+
+// AddUser creates an account for an operator (restauth user add): the
+// username and password rules apply, but neither the per-IP registration
+// limit nor a closed sign-up, which govern strangers, not operators.
+func (s *Service) AddUser(ctx context.Context, username, password string) (*User, error) {
+	return s.addUser(ctx, username, password, "")
+}
+
+var errSignupClosed = &Error{Code: EForbidden, Message: "sign-up is closed on this server; an operator adds accounts"}
+
+func (s *Service) addUser(ctx context.Context, username, password, ip string) (*User, error) {
 	name, err := s.NormalizeUsername(username)
 	if err != nil {
 		return nil, err
@@ -158,7 +174,7 @@ func (s *Service) Register(ctx context.Context, username, password string, meta 
 	if err := s.CheckPassword(password); err != nil {
 		return nil, err
 	}
-	if err := s.limitRegistrations(ctx, meta.IP); err != nil {
+	if err := s.limitRegistrations(ctx, ip); err != nil {
 		return nil, err
 	}
 	hash, err := s.deps.Hasher.Hash(ctx, password)

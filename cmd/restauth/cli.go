@@ -98,7 +98,7 @@ func userAdd(ctx context.Context, in *invocation) error {
 			return err
 		}
 	}
-	u, err := a.svc.Register(ctx, name, pw, restauth.ClientMeta{})
+	u, err := a.svc.AddUser(ctx, name, pw)
 	if err != nil {
 		return errors.New(describe(err))
 	}

@@ -422,6 +422,7 @@ func (c *config) validateServing() error {
 	if c.tlsCert == "" && !c.insecureHTTP && !loopback(c.addr) {
 		return fmt.Errorf("refusing plain HTTP on %s, which is not a loopback address: pass --tls-cert and --tls-key, or --insecure-http when a TLS-terminating proxy is in front", c.addr)
 	}
+	c.domain.SignupClosed = !c.pages.signup
 	// The pages' files are read before anything starts, so that a typo in
 	// a path is one line at start rather than a half-started server.
 	return c.pages.load()
