@@ -17,13 +17,10 @@ var _ restauth.BrowserStore = (*DB)(nil)
 func (db *DB) CreateBrowserSession(ctx context.Context, s *restauth.Session, cookieHash []byte) error {
 	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		return inTx(ctx, c, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx,
-				`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-				s.ID, s.UserID, s.CreatedAt, s.LastUsedAt, s.ExpiresAt, s.ClientIP, s.UserAgent, nullTime(s.RevokedAt))
-			if err != nil {
+			if err := insertSession(ctx, tx, s); err != nil {
 				return err
 			}
-			_, err = tx.Exec(ctx,
+			_, err := tx.Exec(ctx,
 				`INSERT INTO browser_sessions (cookie_hash, session_id, created_at) VALUES ($1, $2, $3)`,
 				cookieHash, s.ID, s.CreatedAt)
 			return err

@@ -41,9 +41,7 @@ func scanSession(row pgx.Row, lead ...any) (*restauth.Session, error) {
 func (db *DB) CreateSession(ctx context.Context, s *restauth.Session, refresh *restauth.RefreshRecord) error {
 	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		return inTx(ctx, c, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx,
-				`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-				s.ID, s.UserID, s.CreatedAt, s.LastUsedAt, s.ExpiresAt, s.ClientIP, s.UserAgent, nullTime(s.RevokedAt), s.Reusable)
+			err := insertSession(ctx, tx, s)
 			if err != nil || refresh == nil {
 				return err
 			}
@@ -285,4 +283,12 @@ func (db *DB) ReuseSession(ctx context.Context, userID int64, clientIP, userAgen
 		return err
 	})
 	return s, storeErr("reuse session", err)
+}
+
+// insertSession writes the session row, for API and browser sessions alike.
+func insertSession(ctx context.Context, tx pgx.Tx, s *restauth.Session) error {
+	_, err := tx.Exec(ctx,
+		`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		s.ID, s.UserID, s.CreatedAt, s.LastUsedAt, s.ExpiresAt, s.ClientIP, s.UserAgent, nullTime(s.RevokedAt), s.Reusable)
+	return err
 }

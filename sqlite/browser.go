@@ -16,14 +16,10 @@ var _ restauth.BrowserStore = (*DB)(nil)
 // s.UserID names no user.
 func (db *DB) CreateBrowserSession(ctx context.Context, s *restauth.Session, cookieHash []byte) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx,
-			`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.ID, s.UserID, micros(s.CreatedAt), micros(s.LastUsedAt), micros(s.ExpiresAt),
-			s.ClientIP, s.UserAgent, nullMicros(s.RevokedAt))
-		if err != nil {
+		if err := insertSession(ctx, tx, s); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx,
+		_, err := tx.ExecContext(ctx,
 			`INSERT INTO browser_sessions (cookie_hash, session_id, created_at) VALUES (?, ?, ?)`,
 			cookieHash, s.ID, micros(s.CreatedAt))
 		return err

@@ -34,17 +34,13 @@ func scanSession(row interface{ Scan(...any) error }) (*restauth.Session, error)
 // the account's deletion cannot leave a session behind.
 func (db *DB) CreateSession(ctx context.Context, s *restauth.Session, refresh *restauth.RefreshRecord) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx,
-			`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.ID, s.UserID, micros(s.CreatedAt), micros(s.LastUsedAt), micros(s.ExpiresAt),
-			s.ClientIP, s.UserAgent, nullMicros(s.RevokedAt), s.Reusable)
-		if err != nil {
+		if err := insertSession(ctx, tx, s); err != nil {
 			return err
 		}
 		if refresh == nil {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx,
+		_, err := tx.ExecContext(ctx,
 			`INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)`,
 			refresh.Hash, s.ID, micros(refresh.CreatedAt))
 		return err
@@ -251,4 +247,13 @@ func (db *DB) RevokedSince(ctx context.Context, since time.Time) ([]restauth.Rev
 		revs = append(revs, restauth.Revocation{SessionID: id, RevokedAt: fromMicros(at)})
 	}
 	return revs, storeErr("list revocations", rows.Err())
+}
+
+// insertSession writes the session row, for API and browser sessions alike.
+func insertSession(ctx context.Context, tx *sql.Tx, s *restauth.Session) error {
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.UserID, micros(s.CreatedAt), micros(s.LastUsedAt), micros(s.ExpiresAt),
+		s.ClientIP, s.UserAgent, nullMicros(s.RevokedAt), s.Reusable)
+	return err
 }
