@@ -183,6 +183,7 @@ var everyRoute = []struct {
 	{"PUT", "/api/users/me/password", `{"current_password":"correct horse battery","new_password":"correct horse battery"}`, []string{"Authorization", "Bearer {access}"}, 204},
 	{"POST", "/api/introspect", `{"token":"{access}"}`, []string{"Authorization", basic("gw", "s3cret-s3cret-s3cret")}, 200},
 	{"GET", "/.well-known/jwks.json", "", nil, 200},
+	{"GET", "/api/openapi.json", "", nil, 200},
 	{"GET", "/healthz", "", nil, 200},
 	{"GET", "/readyz", "", nil, 200},
 	{"DELETE", "/api/sessions/{sid}", "", []string{"Authorization", "Bearer {access}"}, 204},

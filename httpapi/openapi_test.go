@@ -46,6 +46,12 @@ var openAPI = sync.OnceValues(func() (*openapi3.T, routers.Router) {
 // field or a status the code has and the document lacks fails the test
 // that exercised it.
 func validateOpenAPI(t testing.TB, srv *httptest.Server) {
+	if _, fuzzing := t.(*testing.F); fuzzing {
+		// A fuzz target may not report through its *testing.F; its own
+		// property (no 5xx, nothing stored on a refusal) is checked per
+		// input, and the tests hold the document to every answer.
+		return
+	}
 	c := srv.Client()
 	c.Transport = &openAPITransport{t: t, base: c.Transport}
 }
@@ -124,6 +130,14 @@ func checkExchange(req *http.Request, reqBody []byte, tooLarge bool, res *http.R
 		probe.Method = http.MethodGet
 	}
 	probe.Body = io.NopCloser(bytes.NewReader(reqBody))
+	// An encoded slash stays inside one segment for the server's router,
+	// but the document's router decodes it first and may then match
+	// another operation: such a path names no documented operation when
+	// the server answers it as unrouted.
+	encodedSlash := strings.Contains(strings.ToLower(req.URL.EscapedPath()), "%2f")
+	if encodedSlash && (res.StatusCode == http.StatusNotFound || res.StatusCode == http.StatusMethodNotAllowed) {
+		return checkUnrouted(req, res, resBody)
+	}
 	route, params, err := router.FindRoute(probe)
 	if err != nil {
 		return checkUnrouted(req, res, resBody)
