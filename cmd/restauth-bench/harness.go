@@ -199,7 +199,16 @@ func (h *harness) runStore(ctx context.Context, s seeder) error {
 		}
 	}
 	if h.want("token-ratio") {
-		if err := h.tokenRatioScenario(ctx, db); err != nil {
+		if err := h.tokenRatioScenario(ctx, db, "token-ratio"); err != nil {
+			return err
+		}
+	}
+	if h.want("token-ratio-metrics") {
+		maddr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		if err := h.tokenRatioScenario(ctx, db, "token-ratio-metrics", "--metrics-addr", maddr); err != nil {
 			return err
 		}
 	}

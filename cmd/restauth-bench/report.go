@@ -217,6 +217,17 @@ func (rep *report) find(store, scenario string) *result {
 	return nil
 }
 
+// findPrefix returns the first result of store whose scenario starts
+// with prefix: ratio scenarios carry their round count in the name.
+func (rep *report) findPrefix(store, prefix string) *result {
+	for _, r := range rep.Results {
+		if r.Store == store && strings.HasPrefix(r.Scenario, prefix) {
+			return r
+		}
+	}
+	return nil
+}
+
 // finish totals the errors and checks the targets against whatever was
 // measured.
 func (rep *report) finish() {
@@ -241,10 +252,15 @@ func (rep *report) finish() {
 			}
 		}
 		for _, r := range rep.Results {
-			if r.Store == store && strings.HasPrefix(r.Scenario, "token-ratio") {
+			if r.Store == store && strings.HasPrefix(r.Scenario, "token-ratio (") {
 				rep.target(store, "token requests vs bare baseline, median of alternating rounds", "≥ 85%",
 					fmt.Sprintf("%s (rounds %s)", pct(r.VsBaseline), pcts(r.Ratios)), r.VsBaseline >= 0.85)
 			}
+		}
+		if off, on := rep.findPrefix(store, "token-ratio ("), rep.findPrefix(store, "token-ratio-metrics ("); off != nil && on != nil && off.VsBaseline > 0 {
+			rel := on.VsBaseline / off.VsBaseline
+			rep.target(store, "token ratio with metrics on vs off", "≥ 97%",
+				fmt.Sprintf("%s (on %s, off %s)", pct(rel), pct(on.VsBaseline), pct(off.VsBaseline)), rel >= 0.97)
 		}
 		if r := rep.find(store, "basic-password-cache"); r != nil {
 			rep.target(store, "basic-password-cache vs bare baseline", "≥ 50%",

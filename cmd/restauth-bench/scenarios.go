@@ -188,9 +188,11 @@ func (h *harness) basicCacheScenario(ctx context.Context, db *database) error {
 // the way wrk -t2 -c32 -d3s would, in alternating rounds (baseline first in
 // even rounds, restauth first in odd ones, so that drift in the machine's
 // load falls on both alike), and reports the median of the rounds' ratios.
-func (h *harness) tokenRatioScenario(ctx context.Context, db *database) error {
-	const name = "token-ratio"
-	p, err := h.startRestauth(ctx, db, name)
+// extra are server flags: the token-ratio-metrics run turns the metrics
+// listener on, so that the report shows the token path's ratio with metrics
+// off and on side by side.
+func (h *harness) tokenRatioScenario(ctx context.Context, db *database, name string, extra ...string) error {
+	p, err := h.startRestauth(ctx, db, name, extra...)
 	if err != nil {
 		return err
 	}
@@ -218,13 +220,13 @@ func (h *harness) tokenRatioScenario(ctx context.Context, db *database) error {
 		if gb.rps() > 0 {
 			ratios = append(ratios, gr.rps()/gb.rps())
 		}
-		h.logf("token-ratio round %d: restauth %.0f req/s, baseline %.0f req/s, ratio %.2f", round+1, gr.rps(), gb.rps(), gr.rps()/max(gb.rps(), 1))
+		h.logf("%s round %d: restauth %.0f req/s, baseline %.0f req/s, ratio %.2f", name, round+1, gr.rps(), gb.rps(), gr.rps()/max(gb.rps(), 1))
 	}
 	last := all[len(all)-1]
 	if last.name != name {
 		last = all[len(all)-2]
 	}
-	r := newResult(fmt.Sprintf("token-ratio (median of %d)", len(ratios)), db.kind, db.users, last, measurement{}, warm)
+	r := newResult(fmt.Sprintf("%s (median of %d)", name, len(ratios)), db.kind, db.users, last, measurement{}, warm)
 	r.RPS, r.BaselineRPS = medianFloat(rps), medianFloat(baseRPS)
 	r.VsBaseline = medianFloat(ratios)
 	r.Ratios = ratios
