@@ -321,7 +321,11 @@ func readStored(ctx context.Context, db *sql.DB) (storedState, error) {
 				rows.Close()
 				return nil, err
 			}
-			s[q.name] = append(s[q.name], fmt.Sprintf("%q", fmt.Sprint(vals...)))
+			cells := make([]string, len(vals))
+			for i, v := range vals {
+				cells[i] = fmt.Sprintf("%q", fmt.Sprint(v))
+			}
+			s[q.name] = append(s[q.name], strings.Join(cells, " "))
 		}
 		err = rows.Err()
 		rows.Close()

@@ -32,6 +32,10 @@ func TestSafeReturn(t *testing.T) {
 		{"/a\tb", "/d"},
 		{"/%2F%2Fevil.example", "/%2F%2Fevil.example"},
 		{"/" + strings.Repeat("a", 1100), "/d"},
+		{"/a\x00b", "/d"},
+		{"/\xff", "/d"},
+		{"/account?x=\xc3\x28", "/d"},
+		{"/caf\u00e9", "/caf\u00e9"},
 	} {
 		if got := safeReturn(tt.in, "/d"); got != tt.want {
 			t.Errorf("safeReturn(%q) = %q, want %q", tt.in, got, tt.want)
