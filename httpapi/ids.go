@@ -47,16 +47,11 @@ func parseUserID(s string) (int64, bool) {
 	return id, true
 }
 
-// sessionIDBytes is how many random bytes a session id carries; the
-// command's NewID encodes them in unpadded base64url.
-const sessionIDBytes = 16
-
 // validSessionID reports whether s has the shape of a session id that
-// restauth generates: sessionIDBytes random bytes in unpadded, canonical
-// base64url (22 characters of A–Z, a–z, 0–9, '-' and '_'). The check implies
-// valid UTF-8 without NUL or any control character.
+// restauth generates; restauth.ValidSessionID is the one definition, which
+// the pages share.
 func validSessionID(s string) bool {
-	return isBase64URLOf(s, sessionIDBytes)
+	return restauth.ValidSessionID(s)
 }
 
 // isBase64URLOf reports whether s is the canonical unpadded base64url

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/restauth/restauth"
 )
@@ -93,12 +94,17 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
+// maxReturnTo bounds a return_to value in bytes.
+const maxReturnTo = 1024
+
 // safeReturn returns to when it is a path on this site, and def otherwise.
 // It refuses absolute URLs, scheme-relative "//host" and "/\host" (which
-// browsers read as "//host"), and anything with control characters, so
-// that the sign-in page cannot be used to send people elsewhere.
+// browsers read as "//host"), and anything with control characters (NUL
+// among them), invalid UTF-8 or more than maxReturnTo bytes, so that the
+// sign-in page cannot be used to send people elsewhere and no odd bytes
+// reach a Location header or a page.
 func safeReturn(to, def string) string {
-	if to == "" || len(to) > 1024 || to[0] != '/' || strings.HasPrefix(to, "//") ||
+	if to == "" || len(to) > maxReturnTo || to[0] != '/' || strings.HasPrefix(to, "//") || !utf8.ValidString(to) ||
 		strings.ContainsAny(to, "\\") || strings.ContainsFunc(to, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return def
 	}
@@ -388,7 +394,12 @@ func (s *server) postEndSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PostForm.Get("session")
-	err := s.svc.RevokeSession(r.Context(), p, id)
+	// An id of another shape than restauth makes names no session: it
+	// gets the answer an unknown one gets, without reaching the store.
+	var err error = restauth.ErrNotFound
+	if restauth.ValidSessionID(id) {
+		err = s.svc.RevokeSession(r.Context(), p, id)
+	}
 	switch {
 	case errors.Is(err, restauth.ErrNotFound):
 		redirect(w, r, pathAccount+"?done=session-gone")

@@ -32,6 +32,10 @@ func TestSafeReturn(t *testing.T) {
 		{"/a\tb", "/d"},
 		{"/%2F%2Fevil.example", "/%2F%2Fevil.example"},
 		{"/" + strings.Repeat("a", 1100), "/d"},
+		{"/a\x00b", "/d"},
+		{"/\xff", "/d"},
+		{"/account?x=\xc3\x28", "/d"},
+		{"/caf\u00e9", "/caf\u00e9"},
 	} {
 		if got := safeReturn(tt.in, "/d"); got != tt.want {
 			t.Errorf("safeReturn(%q) = %q, want %q", tt.in, got, tt.want)
@@ -70,40 +74,44 @@ func TestHeaders(t *testing.T) {
 // TestGetChangesNothing checks that the routes that change things answer
 // only POST: a link or an image cannot sign anyone out.
 func TestGetChangesNothing(t *testing.T) {
-	e := newEnv(t, Config{})
-	c := e.signup("alice", "correct horse battery")
-	for _, path := range []string{"/signout", "/account/sessions/end-others", "/account/delete", "/account/password", "/account/sessions/end?session=x"} {
-		if p := e.get(c, path); p.status != http.StatusMethodNotAllowed && p.status != http.StatusNotFound {
-			t.Errorf("GET %s: status %d, want 405 or 404", path, p.status)
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		e := newEnvOn(t, kind, Config{})
+		c := e.signup("alice", "correct horse battery")
+		for _, path := range []string{"/signout", "/account/sessions/end-others", "/account/delete", "/account/password", "/account/sessions/end?session=x"} {
+			if p := e.get(c, path); p.status != http.StatusMethodNotAllowed && p.status != http.StatusNotFound {
+				t.Errorf("GET %s: status %d, want 405 or 404", path, p.status)
+			}
 		}
-	}
-	if p := e.get(c, "/account"); p.status != http.StatusOK {
-		t.Errorf("GET /account after the GETs: status %d, want 200 (still signed in)", p.status)
-	}
+		if p := e.get(c, "/account"); p.status != http.StatusOK {
+			t.Errorf("GET /account after the GETs: status %d, want 200 (still signed in)", p.status)
+		}
+	})
 }
 
 // TestCrossSitePost checks that a form sent from another site changes
 // nothing, while the JSON API, which CORS governs, is not affected.
 func TestCrossSitePost(t *testing.T) {
-	e := newEnv(t, Config{})
-	c := e.client()
-	p := e.post(c, "/signup", url.Values{"username": {"mallory"}, "password": {"correct horse battery"}}, "Sec-Fetch-Site", "cross-site")
-	if p.status != http.StatusForbidden || !strings.Contains(p.body, msg("err_cross_origin")) {
-		t.Errorf("cross-site sign-up: status %d, want 403 with the refusal page", p.status)
-	}
-	p = e.post(c, "/signup", url.Values{"username": {"mallory"}, "password": {"correct horse battery"}}, "Sec-Fetch-Site", "", "Origin", "https://evil.example")
-	if p.status != http.StatusForbidden {
-		t.Errorf("sign-up with a foreign Origin: status %d, want 403", p.status)
-	}
-	if users, _ := e.store.ListUsers(t.Context()); len(users) != 0 {
-		t.Errorf("%d users after refused cross-site sign-ups, want 0", len(users))
-	}
-	req, _ := http.NewRequest("POST", e.srv.URL+"/api/users", strings.NewReader(`{"username":"bob","password":"correct horse battery"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	if p := e.send(c, req); p.status != http.StatusCreated {
-		t.Errorf("cross-site POST /api/users: status %d, want 201 (the API is not the pages')", p.status)
-	}
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		e := newEnvOn(t, kind, Config{})
+		c := e.client()
+		p := e.post(c, "/signup", url.Values{"username": {"mallory"}, "password": {"correct horse battery"}}, "Sec-Fetch-Site", "cross-site")
+		if p.status != http.StatusForbidden || !strings.Contains(p.body, msg("err_cross_origin")) {
+			t.Errorf("cross-site sign-up: status %d, want 403 with the refusal page", p.status)
+		}
+		p = e.post(c, "/signup", url.Values{"username": {"mallory"}, "password": {"correct horse battery"}}, "Sec-Fetch-Site", "", "Origin", "https://evil.example")
+		if p.status != http.StatusForbidden {
+			t.Errorf("sign-up with a foreign Origin: status %d, want 403", p.status)
+		}
+		if users, _ := e.store.ListUsers(t.Context()); len(users) != 0 {
+			t.Errorf("%d users after refused cross-site sign-ups, want 0", len(users))
+		}
+		req, _ := http.NewRequest("POST", e.srv.URL+"/api/users", strings.NewReader(`{"username":"bob","password":"correct horse battery"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		if p := e.send(c, req); p.status != http.StatusCreated {
+			t.Errorf("cross-site POST /api/users: status %d, want 201 (the API is not the pages')", p.status)
+		}
+	})
 }
 
 func sessionCookie(t *testing.T, e *testEnv, c *http.Client) *http.Cookie {
@@ -121,44 +129,46 @@ func sessionCookie(t *testing.T, e *testEnv, c *http.Client) *http.Cookie {
 // TestCookie checks the cookie's attributes, that it changes at every
 // sign-in, and that the store keeps only its hash.
 func TestCookie(t *testing.T) {
-	e := newEnv(t, Config{})
-	c := e.client()
-	p := e.post(c, "/signup", url.Values{"username": {"alice"}, "password": {"correct horse battery"}})
-	set := p.header.Get("Set-Cookie")
-	for _, want := range []string{"restauth-session=", "Path=/", "HttpOnly", "SameSite=Lax"} {
-		if !strings.Contains(set, want) {
-			t.Errorf("Set-Cookie %q lacks %q", set, want)
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		e := newEnvOn(t, kind, Config{})
+		c := e.client()
+		p := e.post(c, "/signup", url.Values{"username": {"alice"}, "password": {"correct horse battery"}})
+		set := p.header.Get("Set-Cookie")
+		for _, want := range []string{"restauth-session=", "Path=/", "HttpOnly", "SameSite=Lax"} {
+			if !strings.Contains(set, want) {
+				t.Errorf("Set-Cookie %q lacks %q", set, want)
+			}
 		}
-	}
-	if strings.Contains(set, "Domain=") {
-		t.Errorf("Set-Cookie %q has a Domain: the cookie must be host-only", set)
-	}
-	first := sessionCookie(t, e, c).Value
-	if raw, err := base64.RawURLEncoding.DecodeString(first); err != nil || len(raw) != restauth.BrowserCookieBytes {
-		t.Errorf("cookie value is %d bytes (%v), want %d random bytes", len(raw), err, restauth.BrowserCookieBytes)
-	}
-	if _, err := e.store.BrowserSession(t.Context(), []byte(first)); !errors.Is(err, restauth.ErrNotFound) {
-		t.Errorf("the store finds the session by the raw cookie (%v); it must keep only the hash", err)
-	}
-	if _, err := e.store.BrowserSession(t.Context(), restauth.HashBrowserCookie(first)); err != nil {
-		t.Errorf("the store does not find the session by the cookie's hash: %v", err)
-	}
+		if strings.Contains(set, "Domain=") {
+			t.Errorf("Set-Cookie %q has a Domain: the cookie must be host-only", set)
+		}
+		first := sessionCookie(t, e, c).Value
+		if raw, err := base64.RawURLEncoding.DecodeString(first); err != nil || len(raw) != restauth.BrowserCookieBytes {
+			t.Errorf("cookie value is %d bytes (%v), want %d random bytes", len(raw), err, restauth.BrowserCookieBytes)
+		}
+		if _, err := e.store.BrowserSession(t.Context(), []byte(first)); !errors.Is(err, restauth.ErrNotFound) {
+			t.Errorf("the store finds the session by the raw cookie (%v); it must keep only the hash", err)
+		}
+		if _, err := e.store.BrowserSession(t.Context(), restauth.HashBrowserCookie(first)); err != nil {
+			t.Errorf("the store does not find the session by the cookie's hash: %v", err)
+		}
 
-	p = e.post(c, "/signin", url.Values{"username": {"alice"}, "password": {"correct horse battery"}})
-	if p.status != http.StatusSeeOther {
-		t.Fatalf("sign-in: status %d, want 303", p.status)
-	}
-	second := sessionCookie(t, e, c).Value
-	if second == first {
-		t.Errorf("sign-in kept the cookie value; want a new identifier")
-	}
-	// The identifier the browser held before signing in again is dead.
-	old := e.client()
-	u, _ := url.Parse(e.srv.URL)
-	old.Jar.SetCookies(u, []*http.Cookie{{Name: "restauth-session", Value: first, Path: "/"}})
-	if p := e.get(old, "/account"); p.status != http.StatusSeeOther {
-		t.Errorf("GET /account with the previous cookie: status %d, want 303 to sign in", p.status)
-	}
+		p = e.post(c, "/signin", url.Values{"username": {"alice"}, "password": {"correct horse battery"}})
+		if p.status != http.StatusSeeOther {
+			t.Fatalf("sign-in: status %d, want 303", p.status)
+		}
+		second := sessionCookie(t, e, c).Value
+		if second == first {
+			t.Errorf("sign-in kept the cookie value; want a new identifier")
+		}
+		// The identifier the browser held before signing in again is dead.
+		old := e.client()
+		u, _ := url.Parse(e.srv.URL)
+		old.Jar.SetCookies(u, []*http.Cookie{{Name: "restauth-session", Value: first, Path: "/"}})
+		if p := e.get(old, "/account"); p.status != http.StatusSeeOther {
+			t.Errorf("GET /account with the previous cookie: status %d, want 303 to sign in", p.status)
+		}
+	})
 }
 
 // TestSecureCookie checks the __Host- prefix and Secure under TLS.
@@ -181,41 +191,43 @@ func TestSecureCookie(t *testing.T) {
 // to it with aria-describedby, with the username kept and no password
 // echoed.
 func TestRefusals(t *testing.T) {
-	e := newEnv(t, Config{})
-	e.signup("taken", "correct horse battery")
-	const secret = "s3cret-Value"
-	for _, tt := range []struct {
-		name, path, user, pass string
-		status                 int
-		field, text            string
-	}{
-		{"short password", "/signup", "alice", "Ab1", 400, "f-password-error", msg("err_password_short", 8)},
-		{"common password", "/signup", "alice", "password123", 400, "f-password-error", msg("err_password_common")},
-		{"control character", "/signup", "alice", "correct horse\x07battery", 400, "f-password-error", msg("err_password_invalid")},
-		{"taken username", "/signup", "TAKEN", secret, 400, "f-username-error", msg("err_username_taken")},
-		{"invalid username", "/signup", "a:b", secret, 400, "f-username-error", msg("err_username_invalid", 64)},
-		{"wrong password", "/signin", "taken", secret, 401, "form-alert", msg("err_credentials")},
-		{"unknown user", "/signin", "nobody", secret, 401, "form-alert", msg("err_credentials")},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			p := e.post(e.client(), tt.path, url.Values{"username": {tt.user}, "password": {tt.pass}})
-			if p.status != tt.status {
-				t.Fatalf("status %d, want %d", p.status, tt.status)
-			}
-			if !strings.Contains(p.body, `id="`+tt.field+`"`) || !strings.Contains(p.body, htmlEscape(tt.text)) {
-				t.Errorf("body lacks %q with %q:\n%s", tt.field, tt.text, p.body)
-			}
-			if !strings.Contains(p.body, `aria-describedby="`+tt.field) {
-				t.Errorf("no field is described by %s", tt.field)
-			}
-			if !strings.Contains(p.body, `value="`+htmlEscape(tt.user)+`"`) {
-				t.Errorf("the username %q is not kept", tt.user)
-			}
-			if strings.Contains(p.body, tt.pass) {
-				t.Errorf("the page echoes the password")
-			}
-		})
-	}
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		e := newEnvOn(t, kind, Config{})
+		e.signup("taken", "correct horse battery")
+		const secret = "s3cret-Value"
+		for _, tt := range []struct {
+			name, path, user, pass string
+			status                 int
+			field, text            string
+		}{
+			{"short password", "/signup", "alice", "Ab1", 400, "f-password-error", msg("err_password_short", 8)},
+			{"common password", "/signup", "alice", "password123", 400, "f-password-error", msg("err_password_common")},
+			{"control character", "/signup", "alice", "correct horse\x07battery", 400, "f-password-error", msg("err_password_invalid")},
+			{"taken username", "/signup", "TAKEN", secret, 400, "f-username-error", msg("err_username_taken")},
+			{"invalid username", "/signup", "a:b", secret, 400, "f-username-error", msg("err_username_invalid", 64)},
+			{"wrong password", "/signin", "taken", secret, 401, "form-alert", msg("err_credentials")},
+			{"unknown user", "/signin", "nobody", secret, 401, "form-alert", msg("err_credentials")},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				p := e.post(e.client(), tt.path, url.Values{"username": {tt.user}, "password": {tt.pass}})
+				if p.status != tt.status {
+					t.Fatalf("status %d, want %d", p.status, tt.status)
+				}
+				if !strings.Contains(p.body, `id="`+tt.field+`"`) || !strings.Contains(p.body, htmlEscape(tt.text)) {
+					t.Errorf("body lacks %q with %q:\n%s", tt.field, tt.text, p.body)
+				}
+				if !strings.Contains(p.body, `aria-describedby="`+tt.field) {
+					t.Errorf("no field is described by %s", tt.field)
+				}
+				if !strings.Contains(p.body, `value="`+htmlEscape(tt.user)+`"`) {
+					t.Errorf("the username %q is not kept", tt.user)
+				}
+				if strings.Contains(p.body, tt.pass) {
+					t.Errorf("the page echoes the password")
+				}
+			})
+		}
+	})
 }
 
 func htmlEscape(s string) string {
@@ -332,126 +344,134 @@ func (e *testEnv) apiStatus(c *http.Client, token string) int {
 // session and an API session side by side, ending one from the other, a
 // password change, sign-out and deletion.
 func TestLifecycle(t *testing.T) {
-	e := newEnv(t, Config{})
-	c := e.signup("alice", "correct horse battery")
-	tok := e.apiLogin(e.client(), "alice", "correct horse battery")
-	if st := e.apiStatus(e.client(), tok); st != http.StatusOK {
-		t.Fatalf("API token before: status %d, want 200", st)
-	}
-	p := e.get(c, "/account")
-	if n := strings.Count(p.body, `name="session"`); n != 2 {
-		t.Fatalf("account page lists %d sessions, want 2", n)
-	}
-	users, _ := e.store.ListUsers(t.Context())
-	list, _ := e.store.ListSessions(t.Context(), users[0].ID, time.Now())
-	for _, s := range list {
-		if !strings.Contains(p.body, s.ID) {
-			t.Errorf("session %s is not on the account page", s.ID)
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		e := newEnvOn(t, kind, Config{})
+		c := e.signup("alice", "correct horse battery")
+		tok := e.apiLogin(e.client(), "alice", "correct horse battery")
+		if st := e.apiStatus(e.client(), tok); st != http.StatusOK {
+			t.Fatalf("API token before: status %d, want 200", st)
 		}
-	}
-	apiID := list[len(list)-1].ID // Sessions are listed oldest first.
-	if p := e.post(c, "/account/sessions/end", url.Values{"session": {apiID}}); p.status != http.StatusSeeOther {
-		t.Fatalf("end session: status %d, want 303", p.status)
-	}
-	if st := e.apiStatus(e.client(), tok); st != http.StatusUnauthorized {
-		t.Errorf("API token after its session was ended on the page: status %d, want 401", st)
-	}
+		p := e.get(c, "/account")
+		if n := strings.Count(p.body, `name="session"`); n != 2 {
+			t.Fatalf("account page lists %d sessions, want 2", n)
+		}
+		users, _ := e.store.ListUsers(t.Context())
+		list, _ := e.store.ListSessions(t.Context(), users[0].ID, time.Now())
+		for _, s := range list {
+			if !strings.Contains(p.body, s.ID) {
+				t.Errorf("session %s is not on the account page", s.ID)
+			}
+		}
+		apiID := list[len(list)-1].ID // Sessions are listed oldest first.
+		if p := e.post(c, "/account/sessions/end", url.Values{"session": {apiID}}); p.status != http.StatusSeeOther {
+			t.Fatalf("end session: status %d, want 303", p.status)
+		}
+		if st := e.apiStatus(e.client(), tok); st != http.StatusUnauthorized {
+			t.Errorf("API token after its session was ended on the page: status %d, want 401", st)
+		}
 
-	tok = e.apiLogin(e.client(), "alice", "correct horse battery")
-	p = e.post(c, "/account/password", url.Values{"current_password": {"wrong one"}, "new_password": {"another fine passphrase"}})
-	if p.status != http.StatusUnauthorized || !strings.Contains(p.body, `id="f-current_password-error"`) {
-		t.Errorf("wrong current password: status %d, want 401 with the error next to the field", p.status)
-	}
-	p = e.post(c, "/account/password", url.Values{"current_password": {"correct horse battery"}, "new_password": {"another fine passphrase"}})
-	if p.status != http.StatusSeeOther {
-		t.Fatalf("change password: status %d, want 303; body %s", p.status, p.body)
-	}
-	if st := e.apiStatus(e.client(), tok); st != http.StatusUnauthorized {
-		t.Errorf("API token after a password change: status %d, want 401", st)
-	}
-	if p := e.get(c, "/account"); p.status != http.StatusOK {
-		t.Errorf("account page after a password change: status %d, want 200 (this browser stays signed in)", p.status)
-	}
+		tok = e.apiLogin(e.client(), "alice", "correct horse battery")
+		p = e.post(c, "/account/password", url.Values{"current_password": {"wrong one"}, "new_password": {"another fine passphrase"}})
+		if p.status != http.StatusUnauthorized || !strings.Contains(p.body, `id="f-current_password-error"`) {
+			t.Errorf("wrong current password: status %d, want 401 with the error next to the field", p.status)
+		}
+		p = e.post(c, "/account/password", url.Values{"current_password": {"correct horse battery"}, "new_password": {"another fine passphrase"}})
+		if p.status != http.StatusSeeOther {
+			t.Fatalf("change password: status %d, want 303; body %s", p.status, p.body)
+		}
+		if st := e.apiStatus(e.client(), tok); st != http.StatusUnauthorized {
+			t.Errorf("API token after a password change: status %d, want 401", st)
+		}
+		if p := e.get(c, "/account"); p.status != http.StatusOK {
+			t.Errorf("account page after a password change: status %d, want 200 (this browser stays signed in)", p.status)
+		}
 
-	other := e.client()
-	e.post(other, "/signin", url.Values{"username": {"alice"}, "password": {"another fine passphrase"}})
-	if p := e.post(c, "/account/sessions/end-others", nil); p.status != http.StatusSeeOther {
-		t.Fatalf("sign out everywhere else: status %d, want 303", p.status)
-	}
-	if p := e.get(other, "/account"); p.status != http.StatusSeeOther {
-		t.Errorf("other browser after \"sign out everywhere else\": status %d, want 303 to sign in", p.status)
-	}
+		other := e.client()
+		e.post(other, "/signin", url.Values{"username": {"alice"}, "password": {"another fine passphrase"}})
+		if p := e.post(c, "/account/sessions/end-others", nil); p.status != http.StatusSeeOther {
+			t.Fatalf("sign out everywhere else: status %d, want 303", p.status)
+		}
+		if p := e.get(other, "/account"); p.status != http.StatusSeeOther {
+			t.Errorf("other browser after \"sign out everywhere else\": status %d, want 303 to sign in", p.status)
+		}
 
-	if p := e.post(c, "/signout", nil); p.status != http.StatusSeeOther {
-		t.Fatalf("sign out: status %d, want 303", p.status)
-	}
-	if p := e.get(c, "/account"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/signin?") {
-		t.Errorf("account after sign-out: status %d, Location %q; want 303 to sign in", p.status, p.header.Get("Location"))
-	}
+		if p := e.post(c, "/signout", nil); p.status != http.StatusSeeOther {
+			t.Fatalf("sign out: status %d, want 303", p.status)
+		}
+		if p := e.get(c, "/account"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/signin?") {
+			t.Errorf("account after sign-out: status %d, Location %q; want 303 to sign in", p.status, p.header.Get("Location"))
+		}
 
-	e.post(c, "/signin", url.Values{"username": {"alice"}, "password": {"another fine passphrase"}})
-	p = e.post(c, "/account/delete", url.Values{"delete_password": {"wrong"}})
-	if p.status != http.StatusUnauthorized || !strings.Contains(p.body, `id="f-delete_password-error"`) {
-		t.Errorf("delete with a wrong password: status %d, want 401 with the error next to the field", p.status)
-	}
-	if p := e.post(c, "/account/delete", url.Values{"delete_password": {"another fine passphrase"}}); p.status != http.StatusSeeOther {
-		t.Fatalf("delete: status %d, want 303", p.status)
-	}
-	if users, _ := e.store.ListUsers(t.Context()); len(users) != 0 {
-		t.Errorf("%d users after deletion, want 0", len(users))
-	}
+		e.post(c, "/signin", url.Values{"username": {"alice"}, "password": {"another fine passphrase"}})
+		p = e.post(c, "/account/delete", url.Values{"delete_password": {"wrong"}})
+		if p.status != http.StatusUnauthorized || !strings.Contains(p.body, `id="f-delete_password-error"`) {
+			t.Errorf("delete with a wrong password: status %d, want 401 with the error next to the field", p.status)
+		}
+		if p := e.post(c, "/account/delete", url.Values{"delete_password": {"another fine passphrase"}}); p.status != http.StatusSeeOther {
+			t.Fatalf("delete: status %d, want 303", p.status)
+		}
+		if users, _ := e.store.ListUsers(t.Context()); len(users) != 0 {
+			t.Errorf("%d users after deletion, want 0", len(users))
+		}
+	})
 }
 
 // TestSigninReturnTo checks that sign-in goes back to a local return_to and
 // nowhere else.
 func TestSigninReturnTo(t *testing.T) {
-	e := newEnv(t, Config{})
-	e.signup("alice", "correct horse battery")
-	for _, tt := range []struct{ returnTo, want string }{
-		{"/account?x=1", "/account?x=1"},
-		{"//evil.example/", "/account"},
-		{"https://evil.example/", "/account"},
-	} {
-		c := e.client()
-		if p := e.get(c, "/signin?return_to="+url.QueryEscape(tt.returnTo)); strings.Contains(p.body, "evil.example") {
-			t.Errorf("sign-in page carries return_to %q", tt.returnTo)
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		e := newEnvOn(t, kind, Config{})
+		e.signup("alice", "correct horse battery")
+		for _, tt := range []struct{ returnTo, want string }{
+			{"/account?x=1", "/account?x=1"},
+			{"//evil.example/", "/account"},
+			{"https://evil.example/", "/account"},
+		} {
+			c := e.client()
+			if p := e.get(c, "/signin?return_to="+url.QueryEscape(tt.returnTo)); strings.Contains(p.body, "evil.example") {
+				t.Errorf("sign-in page carries return_to %q", tt.returnTo)
+			}
+			p := e.post(c, "/signin", url.Values{"username": {"alice"}, "password": {"correct horse battery"}, "return_to": {tt.returnTo}})
+			if got := p.header.Get("Location"); p.status != http.StatusSeeOther || got != tt.want {
+				t.Errorf("sign-in with return_to %q: %d to %q, want 303 to %q", tt.returnTo, p.status, got, tt.want)
+			}
 		}
-		p := e.post(c, "/signin", url.Values{"username": {"alice"}, "password": {"correct horse battery"}, "return_to": {tt.returnTo}})
-		if got := p.header.Get("Location"); p.status != http.StatusSeeOther || got != tt.want {
-			t.Errorf("sign-in with return_to %q: %d to %q, want 303 to %q", tt.returnTo, p.status, got, tt.want)
-		}
-	}
+	})
 }
 
 // TestSignupOff checks that sign-up can be turned off.
 func TestSignupOff(t *testing.T) {
-	e := newEnv(t, Config{NoSignup: true})
-	c := e.client()
-	if p := e.get(c, "/signup"); p.status != http.StatusNotFound || !strings.Contains(p.body, htmlEscape(msg("signup_closed"))) {
-		t.Errorf("GET /signup with sign-up off: status %d, want 404 with the closed sentence", p.status)
-	}
-	e.post(c, "/signup", url.Values{"username": {"alice"}, "password": {"correct horse battery"}})
-	if users, _ := e.store.ListUsers(t.Context()); len(users) != 0 {
-		t.Errorf("%d users after a sign-up with sign-up off, want 0", len(users))
-	}
-	if p := e.get(c, "/signin"); strings.Contains(p.body, `href="/signup"`) {
-		t.Errorf("the sign-in page links to sign-up while it is off")
-	}
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		e := newEnvOn(t, kind, Config{NoSignup: true})
+		c := e.client()
+		if p := e.get(c, "/signup"); p.status != http.StatusNotFound || !strings.Contains(p.body, htmlEscape(msg("signup_closed"))) {
+			t.Errorf("GET /signup with sign-up off: status %d, want 404 with the closed sentence", p.status)
+		}
+		e.post(c, "/signup", url.Values{"username": {"alice"}, "password": {"correct horse battery"}})
+		if users, _ := e.store.ListUsers(t.Context()); len(users) != 0 {
+			t.Errorf("%d users after a sign-up with sign-up off, want 0", len(users))
+		}
+		if p := e.get(c, "/signin"); strings.Contains(p.body, `href="/signup"`) {
+			t.Errorf("the sign-in page links to sign-up while it is off")
+		}
+	})
 }
 
 // TestRevokedOnAnotherInstance checks that a browser session ended through
 // another instance sharing the database is refused at once here.
 func TestRevokedOnAnotherInstance(t *testing.T) {
-	e := newEnv(t, Config{})
-	c := e.signup("alice", "correct horse battery")
-	other, _ := newService(t, e.store, restauth.DefaultConfig(), overloaded{})
-	users, _ := e.store.ListUsers(t.Context())
-	if err := other.RevokeAllSessions(t.Context(), &restauth.Principal{UserID: users[0].ID}); err != nil {
-		t.Fatal(err)
-	}
-	if p := e.get(c, "/account"); p.status != http.StatusSeeOther || !strings.Contains(p.header.Get("Location"), "done=session-expired") {
-		t.Errorf("account page after another instance ended the session: status %d, Location %q; want 303 to sign in", p.status, p.header.Get("Location"))
-	}
+	forEachStore(t, func(t *testing.T, kind storeKind) {
+		e := newEnvOn(t, kind, Config{})
+		c := e.signup("alice", "correct horse battery")
+		other, _ := newService(t, e.store, restauth.DefaultConfig(), overloaded{})
+		users, _ := e.store.ListUsers(t.Context())
+		if err := other.RevokeAllSessions(t.Context(), &restauth.Principal{UserID: users[0].ID}); err != nil {
+			t.Fatal(err)
+		}
+		if p := e.get(c, "/account"); p.status != http.StatusSeeOther || !strings.Contains(p.header.Get("Location"), "done=session-expired") {
+			t.Errorf("account page after another instance ended the session: status %d, Location %q; want 303 to sign in", p.status, p.header.Get("Location"))
+		}
+	})
 }
 
 // TestCatalogUsed checks that every sentence in the catalog is used by a

@@ -3,13 +3,13 @@ package pages
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,7 +18,6 @@ import (
 	"github.com/restauth/restauth"
 	"github.com/restauth/restauth/httpapi"
 	"github.com/restauth/restauth/password"
-	"github.com/restauth/restauth/sqlite"
 	"github.com/restauth/restauth/token"
 )
 
@@ -31,25 +30,29 @@ func (testNorm) NFKC(s string) string { return norm.NFKC.String(s) }
 // package's to test.
 var fastParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-// testEnv is the whole server (API and pages) on a real SQLite file.
+// testEnv is the whole server (API and pages) on a real store: a SQLite
+// file, or a fresh PostgreSQL schema.
 type testEnv struct {
 	t     testing.TB
 	srv   *httptest.Server
-	store *sqlite.DB
+	store testStore
+	raw   *sql.DB // The same database, for counting its rows.
 	svc   *restauth.Service
 }
 
 // envOption changes the domain configuration or the hasher of a testEnv.
 type envOption func(cfg *restauth.Config, hasher *restauth.PasswordHasher)
 
+// newEnv builds the server on SQLite.
 func newEnv(t testing.TB, pcfg Config, opts ...envOption) *testEnv {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	return newEnvOn(t, sqliteStore, pcfg, opts...)
+}
+
+// newEnvOn builds the server on a fresh store of kind.
+func newEnvOn(t testing.TB, kind storeKind, pcfg Config, opts ...envOption) *testEnv {
+	t.Helper()
+	st, raw := kind.open(t)
 	cfg := restauth.DefaultConfig()
 	var hasher restauth.PasswordHasher = password.New(password.Options{Params: fastParams})
 	for _, o := range opts {
@@ -59,12 +62,12 @@ func newEnv(t testing.TB, pcfg Config, opts ...envOption) *testEnv {
 	api := httpapi.NewServer(httpapi.Config{}, httpapi.Deps{Service: svc, JWKS: ring.JWKS, Ready: st.Ping})
 	srv := httptest.NewServer(NewServer(pcfg, Deps{Service: svc}, api))
 	t.Cleanup(srv.Close)
-	return &testEnv{t: t, srv: srv, store: st, svc: svc}
+	return &testEnv{t: t, srv: srv, store: st, raw: raw, svc: svc}
 }
 
 // newService wires a Service on st, as each instance sharing a database
 // does.
-func newService(t testing.TB, st *sqlite.DB, cfg restauth.Config, hasher restauth.PasswordHasher) (*restauth.Service, *token.Ring) {
+func newService(t testing.TB, st testStore, cfg restauth.Config, hasher restauth.PasswordHasher) (*restauth.Service, *token.Ring) {
 	t.Helper()
 	ctx := context.Background()
 	ring := token.NewRing(st, token.RingOptions{})
