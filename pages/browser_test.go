@@ -50,6 +50,13 @@ func chromiumPath(t *testing.T) string {
 func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := chromiumPath(t)
+	// The profile is not t.TempDir: Chromium's helper processes may still
+	// write to it for a moment after the browser is stopped, and
+	// t.TempDir's cleanup fails the test on a folder that is not empty.
+	profile, err := os.MkdirTemp("", "restauth-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
@@ -63,13 +70,18 @@ func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Con
 		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter,AutofillServerCommunication,IsolateOrigins,site-per-process"),
 		chromedp.Flag("disable-site-isolation-trials", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(900, 800),
 	}, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancel()
+		cancelAlloc()
+		removeProfile(t, profile)
+	})
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(900, 800)); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
@@ -408,4 +420,18 @@ func TestBrowserCrossSitePost(t *testing.T) {
 		t.Errorf("%d users after a cross-site sign-up, want 0", len(users))
 	}
 	br.check("cross-site")
+}
+
+// removeProfile deletes Chromium's profile folder, retrying while the
+// browser's last processes exit; a folder that outlives the retries is
+// only logged, as it says nothing about the pages.
+func removeProfile(t *testing.T, dir string) {
+	var err error
+	for range 20 {
+		if err = os.RemoveAll(dir); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("Chromium profile %s left behind: %v", dir, err)
 }
