@@ -294,7 +294,7 @@ func fuzzAPI(f *testing.F, kind storeKind) {
 			if mayCount(req) {
 				except = []string{"counters"}
 			}
-			if changed := before.diff(after, except...); len(changed) > 0 {
+			if changed := before.Diff(after, except...); len(changed) > 0 {
 				t.Fatalf("%s %q (auth %d, headers %q, body %q): refused with %d %s, and changed the tables %q",
 					method, target, auth%8, headers, body, res.StatusCode, resBody, changed)
 			}

@@ -107,7 +107,7 @@ func (e *hostileEnv) check(t *testing.T, tc hostileCase) *response {
 		if tc.attempt {
 			except = []string{"counters"}
 		}
-		if changed := before.diff(after, except...); len(changed) > 0 {
+		if changed := before.Diff(after, except...); len(changed) > 0 {
 			t.Errorf("%s %q refused with %d changed the tables %q", tc.method, tc.path, r.status, changed)
 		}
 	}

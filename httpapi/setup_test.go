@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -14,21 +13,11 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/text/unicode/norm"
-
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/internal/teststore"
 	"github.com/restauth/restauth/password"
 	"github.com/restauth/restauth/token"
 )
-
-type testNorm struct{}
-
-func (testNorm) NFC(s string) string  { return norm.NFC.String(s) }
-func (testNorm) NFKC(s string) string { return norm.NFKC.String(s) }
-
-// fastParams keeps tests quick; the production parameters are exercised by
-// the password package's own tests and the end-to-end test.
-var fastParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 type testEnv struct {
 	t     testing.TB
@@ -68,39 +57,16 @@ func newEnvWith(t testing.TB, x envExtras, opts ...envOption) *testEnv {
 	if x.hasher == nil {
 		x.hasher = password.New(password.Options{Params: fastParams})
 	}
-	if x.store.open == nil {
+	if x.store.Open == nil {
 		x.store = sqliteStore
 	}
-	ctx := context.Background()
-	st, raw := x.store.open(t)
+	st, raw := x.store.Open(t)
 	cfg := restauth.DefaultConfig()
 	var hcfg Config
 	for _, o := range opts {
 		o(&cfg, &hcfg)
 	}
-	ring := token.NewRing(st, token.RingOptions{})
-	if err := ring.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	codec, err := token.NewRefreshCodec(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := restauth.NewService(cfg, restauth.Deps{
-		Users: st, Sessions: st, Counters: st,
-		Hasher:   x.hasher,
-		Logger:   x.logger,
-		Issuer:   token.NewSigner(ring),
-		Verifier: token.NewVerifier(ring, token.VerifierOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.Leeway}),
-		Refresh:  codec, Normalizer: testNorm{}, IsCommon: password.IsCommon,
-		NewID: func() (string, error) {
-			b := make([]byte, 16)
-			_, err := rand.Read(b)
-			return base64.RawURLEncoding.EncodeToString(b), err
-		},
-	})
+	svc, ring := teststore.NewService(t, st, cfg, x.hasher, x.logger)
 	h := NewServer(hcfg, Deps{Service: svc, Logger: x.logger, JWKS: ring.JWKS, Ready: st.Ping})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

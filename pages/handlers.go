@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/clientip"
 )
 
 // maxFormBytes bounds a form body; the largest form holds two passwords.
@@ -31,8 +32,8 @@ func (s *server) secure(r *http.Request) bool {
 	if r.TLS != nil || s.cfg.TLS {
 		return true
 	}
-	return isTrusted(peerAddr(r), s.cfg.TrustedProxies) &&
-		strings.EqualFold(lastValue(r.Header.Get("X-Forwarded-Proto")), "https")
+	return clientip.Trusted(clientip.Peer(r), s.cfg.TrustedProxies) &&
+		strings.EqualFold(clientip.LastValue(r.Header.Get("X-Forwarded-Proto")), "https")
 }
 
 func (s *server) setCookie(w http.ResponseWriter, r *http.Request, value string, expires time.Time) {
@@ -50,7 +51,7 @@ func (s *server) clearCookie(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) meta(r *http.Request) restauth.ClientMeta {
-	return restauth.ClientMeta{IP: clientIP(r, s.cfg.TrustedProxies), UserAgent: r.UserAgent()}
+	return restauth.ClientMeta{IP: clientip.Resolve(r, s.cfg.TrustedProxies), UserAgent: r.UserAgent()}
 }
 
 // current returns the request's browser session, or nil when it has none

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/internal/teststore"
 )
 
 // The pages take identifiers and text from forms, query strings, paths and
@@ -302,36 +303,17 @@ func (e *testEnv) stored(t testing.TB) storedState {
 func readStored(ctx context.Context, db *sql.DB) (storedState, error) {
 	s := storedState{}
 	for _, q := range storedQueries {
-		rows, err := db.QueryContext(ctx, q.query)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", q.name, err)
-		}
-		cols, err := rows.Columns()
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				rows.Close()
-				return nil, err
-			}
+		rows, err := teststore.Rows(ctx, db, q.query, func(_ []string, vals []any) string {
 			cells := make([]string, len(vals))
 			for i, v := range vals {
 				cells[i] = fmt.Sprintf("%q", fmt.Sprint(v))
 			}
-			s[q.name] = append(s[q.name], strings.Join(cells, " "))
-		}
-		err = rows.Err()
-		rows.Close()
+			return strings.Join(cells, " ")
+		})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read %s: %w", q.name, err)
 		}
+		s[q.name] = rows
 	}
 	return s, nil
 }

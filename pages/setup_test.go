@@ -1,10 +1,7 @@
 package pages
 
 import (
-	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -13,22 +10,12 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/text/unicode/norm"
-
 	"github.com/restauth/restauth"
 	"github.com/restauth/restauth/httpapi"
+	"github.com/restauth/restauth/internal/teststore"
 	"github.com/restauth/restauth/password"
 	"github.com/restauth/restauth/token"
 )
-
-type testNorm struct{}
-
-func (testNorm) NFC(s string) string  { return norm.NFC.String(s) }
-func (testNorm) NFKC(s string) string { return norm.NFKC.String(s) }
-
-// fastParams keeps tests quick; production parameters are the password
-// package's to test.
-var fastParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 // testEnv is the whole server (API and pages) on a real store: a SQLite
 // file, or a fresh PostgreSQL schema.
@@ -52,7 +39,7 @@ func newEnv(t testing.TB, pcfg Config, opts ...envOption) *testEnv {
 // newEnvOn builds the server on a fresh store of kind.
 func newEnvOn(t testing.TB, kind storeKind, pcfg Config, opts ...envOption) *testEnv {
 	t.Helper()
-	st, raw := kind.open(t)
+	st, raw := kind.Open(t)
 	cfg := restauth.DefaultConfig()
 	var hasher restauth.PasswordHasher = password.New(password.Options{Params: fastParams})
 	for _, o := range opts {
@@ -69,30 +56,7 @@ func newEnvOn(t testing.TB, kind storeKind, pcfg Config, opts ...envOption) *tes
 // does.
 func newService(t testing.TB, st testStore, cfg restauth.Config, hasher restauth.PasswordHasher) (*restauth.Service, *token.Ring) {
 	t.Helper()
-	ctx := context.Background()
-	ring := token.NewRing(st, token.RingOptions{})
-	if err := ring.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	codec, err := token.NewRefreshCodec(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := restauth.NewService(cfg, restauth.Deps{
-		Users: st, Sessions: st, Counters: st,
-		Hasher:   hasher,
-		Issuer:   token.NewSigner(ring),
-		Verifier: token.NewVerifier(ring, token.VerifierOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.Leeway}),
-		Refresh:  codec, Normalizer: testNorm{}, IsCommon: password.IsCommon,
-		NewID: func() (string, error) {
-			b := make([]byte, 16)
-			_, err := rand.Read(b)
-			return base64.RawURLEncoding.EncodeToString(b), err
-		},
-	})
-	return svc, ring
+	return teststore.NewService(t, st, cfg, hasher, nil)
 }
 
 // client is a browser-like HTTP client: a cookie jar, and redirects not
