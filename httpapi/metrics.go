@@ -17,26 +17,9 @@ type RequestObserver interface {
 
 // observedWriter remembers the status and the error code of a response.
 type observedWriter struct {
-	http.ResponseWriter
-	status int
-	code   string
+	StatusRecorder
+	code string
 }
-
-func (o *observedWriter) WriteHeader(code int) {
-	if o.status == 0 {
-		o.status = code
-	}
-	o.ResponseWriter.WriteHeader(code)
-}
-
-func (o *observedWriter) Write(b []byte) (int, error) {
-	if o.status == 0 {
-		o.status = http.StatusOK
-	}
-	return o.ResponseWriter.Write(b)
-}
-
-func (o *observedWriter) Unwrap() http.ResponseWriter { return o.ResponseWriter }
 
 // The writers are pooled, so that observing costs no allocation.
 var observedWriters = sync.Pool{New: func() any { return new(observedWriter) }}
@@ -49,10 +32,10 @@ func observe(o RequestObserver) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			ow := observedWriters.Get().(*observedWriter)
-			*ow = observedWriter{ResponseWriter: w}
+			*ow = observedWriter{StatusRecorder: StatusRecorder{ResponseWriter: w}}
 			returned := false
 			defer func() {
-				status, code := ow.status, ow.code
+				status, code := ow.Status, ow.code
 				switch {
 				case !returned:
 					// A panic: recoverPanics answers 500 further out.

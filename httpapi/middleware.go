@@ -11,27 +11,31 @@ import (
 	"github.com/restauth/restauth"
 )
 
-// statusRecorder remembers the status a handler wrote, for the log.
-type statusRecorder struct {
+// StatusRecorder remembers the status a handler wrote (200 when it wrote a
+// body without one), for request logs and metrics; the pages use it too.
+type StatusRecorder struct {
 	http.ResponseWriter
-	status int
+	Status int // 0 until the handler writes.
 }
 
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
+// WriteHeader records the first status written.
+func (s *StatusRecorder) WriteHeader(code int) {
+	if s.Status == 0 {
+		s.Status = code
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
+// Write records 200 when no status was written first.
+func (s *StatusRecorder) Write(b []byte) (int, error) {
+	if s.Status == 0 {
+		s.Status = http.StatusOK
 	}
 	return s.ResponseWriter.Write(b)
 }
 
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (s *StatusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // logRequests attaches the request state and writes one line per request:
 // method, path, status, duration and user id. It never logs headers, query
@@ -51,7 +55,7 @@ func logRequests(logger *slog.Logger, trusted []netip.Prefix) func(http.Handler)
 				return
 			}
 			now := time.Now()
-			status := rec.status
+			status := rec.Status
 			if status == 0 {
 				status = http.StatusOK // What net/http sends for a handler that wrote nothing.
 			}

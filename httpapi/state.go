@@ -32,7 +32,7 @@ type requestState struct {
 type stateCtx struct {
 	context.Context
 	st  requestState
-	rec statusRecorder
+	rec StatusRecorder
 }
 
 type stateKey struct{}
@@ -48,7 +48,7 @@ func (c *stateCtx) Value(key any) any {
 
 // withState attaches a fresh requestState to the request, and returns the
 // request, the state, and a status recorder wrapping w.
-func withState(w http.ResponseWriter, r *http.Request, trusted []netip.Prefix) (*http.Request, *requestState, *statusRecorder) {
+func withState(w http.ResponseWriter, r *http.Request, trusted []netip.Prefix) (*http.Request, *requestState, *StatusRecorder) {
 	c := &stateCtx{Context: r.Context()}
 	c.st.trusted = trusted
 	c.rec.ResponseWriter = w

@@ -154,26 +154,6 @@ func (s *server) static(body []byte, ctype string) http.HandlerFunc {
 	}
 }
 
-// statusRecorder remembers the status a handler wrote, for the log.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
 // logRequests writes one line per page request, under the API's message so
 // that a log handler treats both alike. It never logs query strings or
 // bodies, which may hold passwords or return_to values.
@@ -181,12 +161,12 @@ func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			rec := &statusRecorder{ResponseWriter: w}
+			rec := &httpapi.StatusRecorder{ResponseWriter: w}
 			next.ServeHTTP(rec, r)
 			logger.LogAttrs(r.Context(), slog.LevelInfo, httpapi.RequestLogMessage,
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
-				slog.Int("status", rec.status),
+				slog.Int("status", rec.Status),
 				slog.Duration("duration", time.Since(start)))
 		})
 	}
