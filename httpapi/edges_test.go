@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -18,31 +16,13 @@ import (
 // send a header more than once.
 func (e *testEnv) doHeader(method, path, body string, h http.Header) *response {
 	e.t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, e.srv.URL+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, vs := range h {
-		for _, v := range vs {
-			req.Header.Add(k, v)
+	return e.request(method, path, body, func(req http.Header) {
+		for k, vs := range h {
+			for _, v := range vs {
+				req.Add(k, v)
+			}
 		}
-	}
-	res, err := e.srv.Client().Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	r := &response{status: res.StatusCode, header: res.Header, body: b}
-	_ = json.Unmarshal(b, &r.json)
-	return r
+	})
 }
 
 const (

@@ -82,7 +82,24 @@ type response struct {
 	json   map[string]any
 }
 
+// do sends a request; header holds name, value pairs, set in order, and an
+// empty value deletes the header.
 func (e *testEnv) do(method, path string, body string, header ...string) *response {
+	e.t.Helper()
+	return e.request(method, path, body, func(h http.Header) {
+		for i := 0; i+1 < len(header); i += 2 {
+			if header[i+1] == "" {
+				h.Del(header[i])
+				continue
+			}
+			h.Set(header[i], header[i+1])
+		}
+	})
+}
+
+// request is do and doHeader: it builds the request, lets edit change its
+// headers, and decodes the answer.
+func (e *testEnv) request(method, path, body string, edit func(http.Header)) *response {
 	e.t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -95,13 +112,7 @@ func (e *testEnv) do(method, path string, body string, header ...string) *respon
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	for i := 0; i+1 < len(header); i += 2 {
-		if header[i+1] == "" {
-			req.Header.Del(header[i])
-			continue
-		}
-		req.Header.Set(header[i], header[i+1])
-	}
+	edit(req.Header)
 	res, err := e.srv.Client().Do(req)
 	if err != nil {
 		e.t.Fatal(err)
