@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -139,36 +137,6 @@ func BenchmarkServeTokenMetrics(b *testing.B) {
 		h    http.Handler
 		tok  string
 	}{{"bare", bare, off.token}, {"off", off.handler, off.token}, {"on", on.handler, on.token}} {
-		b.Run("loopback/"+tc.name, func(b *testing.B) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			srv := &http.Server{Handler: tc.h}
-			go srv.Serve(ln)
-			defer srv.Close()
-			tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
-			defer tr.CloseIdleConnections()
-			url := fmt.Sprintf("http://%s/api/resource", ln.Addr())
-			b.ReportAllocs()
-			b.SetParallelism(8)
-			b.RunParallel(func(pb *testing.PB) {
-				req, _ := http.NewRequest("GET", url, nil)
-				req.Header.Set("Authorization", "Bearer "+tc.tok)
-				for pb.Next() {
-					res, err := tr.RoundTrip(req)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					if res.StatusCode != http.StatusOK {
-						b.Errorf("status %d, want 200", res.StatusCode)
-						return
-					}
-				}
-			})
-		})
+		b.Run("loopback/"+tc.name, func(b *testing.B) { benchLoopback(b, tc.h, tc.tok, -1) })
 	}
 }
