@@ -103,6 +103,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--addr", "127.0.0.1"}, nil, `restauth: --addr: "127.0.0.1" has no port: write host:port, such as 127.0.0.1:5000`},
 		{[]string{"serve", "--addr", "localhost"}, nil, `restauth: --addr: "localhost" has no port: write host:port, such as 127.0.0.1:5000`},
 		{[]string{"serve", "--addr", "127.0.0.1:http"}, nil, `restauth: --addr: "127.0.0.1:http" has port "http", which is not a number from 0 to 65535`},
+		{[]string{"serve", "--public-url", "auth.example.com"}, nil, `restauth: --public-url: "auth.example.com" is not an absolute URL, such as https://auth.example.com`},
+		{[]string{"serve", "--public-url", "ftp://auth.example.com"}, nil, `restauth: --public-url: "ftp://auth.example.com" must use https`},
+		{[]string{"serve", "--public-url", "http://auth.example.com"}, nil, `restauth: --public-url: "http://auth.example.com" must use https (http is accepted only on a loopback host, for development)`},
+		{[]string{"serve", "--public-url", "https://auth.example.com/?x=1"}, nil, `restauth: --public-url: "https://auth.example.com/?x=1" must not carry user information, a query or a fragment`},
+		{[]string{"serve", "--public-url", "https://a@auth.example.com"}, nil, `restauth: --public-url: "https://a@auth.example.com" must not carry user information, a query or a fragment`},
 		{[]string{"serve", "--session-idle", "7d"}, nil, `restauth: --session-idle: "7d" is not a duration: write hours, such as 168h`},
 		{[]string{"serve", "--session-idle=2w"}, nil, `restauth: --session-idle: "2w" is not a duration: write hours, such as 336h`},
 		{[]string{"serve", "--token-ttl", "ten"}, nil, `restauth: --token-ttl: "ten" is not a duration: write a number and a unit, such as 168h, 30m, 90s or 500ms`},
@@ -392,5 +397,28 @@ func TestOperatorSeesCause(t *testing.T) {
 	r = cli(t, dir, nil, "", "user", "delete", "grace")
 	if r.code != 1 || strings.Contains(r.stderr, "an internal error occurred") || !strings.Contains(r.stderr, "no such table: sessions") {
 		t.Errorf("user delete on a damaged database: %+v, want exit 1 and the cause", r)
+	}
+}
+
+// TestPublicURL checks the accepted forms of --public-url and that a
+// trailing slash is dropped, so that the issuer derived from it matches
+// byte for byte wherever it is printed.
+func TestPublicURL(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"https://auth.example.com", "https://auth.example.com"},
+		{"https://auth.example.com/", "https://auth.example.com"},
+		{"https://example.com:8443/auth", "https://example.com:8443/auth"},
+		{"http://127.0.0.1:5000", "http://127.0.0.1:5000"},
+		{"http://localhost:5000/", "http://localhost:5000"},
+		{"http://[::1]:5000", "http://[::1]:5000"},
+	} {
+		c := defaultConfig()
+		if err := lookupFlag("public-url").set(c, tc.in); err != nil {
+			t.Errorf("--public-url %q: got error %v, want none", tc.in, err)
+			continue
+		}
+		if c.publicURL != tc.want {
+			t.Errorf("--public-url %q: got %q, want %q", tc.in, c.publicURL, tc.want)
+		}
 	}
 }

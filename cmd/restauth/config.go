@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -28,6 +29,11 @@ type config struct {
 	pages             pageConfig
 	metricsAddr       string // Empty: no metrics listener.
 	metricsPublic     bool
+	// publicURL is the address people and other apps reach restauth at
+	// (scheme, host, optional port and path prefix); empty when unset.
+	// The OpenID Connect issuer and the passkey relying party derive
+	// from it.
+	publicURL string
 
 	domain restauth.Config
 	hash   password.Options
@@ -109,6 +115,8 @@ var flagTable = []*flagDef{
 		func(c *config) *string { return &c.pages.customCSS }),
 	stringFlag("logo", "FILE", "an image file (PNG, SVG, JPEG, WebP or GIF) shown beside the product name",
 		func(c *config) *string { return &c.pages.logo }),
+	urlFlag("public-url", "the public base URL of this server, such as https://auth.example.com: the OpenID Connect issuer and the passkey relying party (https, or http on a loopback host)",
+		func(c *config) *string { return &c.publicURL }),
 	boolFlag("insecure-http", "allow plain HTTP on a non-loopback address (only behind a TLS-terminating proxy)",
 		func(c *config) *bool { return &c.insecureHTTP }),
 	choiceFlag("log-level", "log level", []string{"debug", "info", "warn", "error"},
@@ -281,6 +289,39 @@ func checkAddr(s string) error {
 	return nil
 }
 
+// urlFlag takes an absolute http or https URL without query, fragment or
+// user information, https unless the host is loopback (browsers refuse
+// passkeys elsewhere, and an issuer must not be downgradable). A trailing
+// slash is removed so that the issuer matches byte for byte wherever it is
+// printed.
+func urlFlag(name, usage string, p func(*config) *string) *flagDef {
+	f := stringFlag(name, "URL", usage, p)
+	f.set = func(c *config, s string) error {
+		if err := checkPublicURL(s); err != nil {
+			return err
+		}
+		*p(c) = strings.TrimSuffix(s, "/")
+		return nil
+	}
+	return f
+}
+
+// checkPublicURL explains what is wrong with a public base URL.
+func checkPublicURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "" || !u.IsAbs():
+		return fmt.Errorf("%q is not an absolute URL, such as https://auth.example.com", s)
+	case u.Scheme != "https" && u.Scheme != "http":
+		return fmt.Errorf("%q must use https", s)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") || strings.Contains(s, "#"):
+		return fmt.Errorf("%q must not carry user information, a query or a fragment", s)
+	case u.Scheme == "http" && !loopbackHost(u.Hostname()):
+		return fmt.Errorf("%q must use https (http is accepted only on a loopback host, for development)", s)
+	}
+	return nil
+}
+
 func boolFlag(name, usage string, p func(*config) *bool) *flagDef {
 	return &flagDef{name: name, usage: usage,
 		set: func(c *config, s string) error {
@@ -432,9 +473,11 @@ func (c *config) validateServing() error {
 // interfaces. An empty host binds every interface.
 func loopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
+	return err == nil && loopbackHost(host)
+}
+
+// loopbackHost reports whether host is localhost or a loopback address.
+func loopbackHost(host string) bool {
 	if host == "localhost" {
 		return true
 	}
