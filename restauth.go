@@ -154,7 +154,11 @@ type UserStore interface {
 	DeleteUser(ctx context.Context, id int64, now time.Time) ([]string, error)
 }
 
-// SessionStore persists sessions and their refresh tokens.
+// SessionStore persists sessions and their refresh tokens. Where a method
+// selects live sessions (ListSessions, ReuseSession) its conditions are
+// Session.Live written as a query, so that the database does the
+// selecting; the Service still judges every session it acts on with Live,
+// the one statement of the rule.
 type SessionStore interface {
 	CreateSession(ctx context.Context, s *Session, refresh *RefreshRecord) error
 	Session(ctx context.Context, id string) (*Session, error)

@@ -23,8 +23,11 @@ type Normalizer interface {
 
 // Deps are the Service's collaborators.
 type Deps struct {
-	Users       UserStore
-	Sessions    SessionStore
+	Users    UserStore
+	Sessions SessionStore
+	// Browsers keeps the browser sessions of the pages; nil when the
+	// pages are not served (their calls then fail).
+	Browsers    BrowserStore
 	Counters    CounterStore
 	Hasher      PasswordHasher
 	Issuer      TokenIssuer
@@ -701,8 +704,10 @@ func (s *Service) RefreshTokens(ctx context.Context, refreshToken string, meta C
 		return nil, err
 	}
 	sess := res.Session
-	// The session's state is judged as it was before this rotation touched it.
-	if !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) {
+	// The session is judged by the one liveness rule, Session.Live, as it
+	// was before this rotation touched it: revoked, past its absolute
+	// expiry, or idle for too long all end it.
+	if !sess.Live(now, s.cfg.SessionIdle) {
 		return nil, errBadRefresh
 	}
 	if !res.Consumed {
@@ -716,8 +721,6 @@ func (s *Service) RefreshTokens(ctx context.Context, refreshToken string, meta C
 		if child, err = s.deps.Refresh.Open(res.ChildSealed, parent); err != nil {
 			return nil, errBadRefresh
 		}
-	} else if s.cfg.SessionIdle > 0 && !now.Before(sess.LastUsedAt.Add(s.cfg.SessionIdle)) {
-		return nil, errBadRefresh
 	}
 	u, err := s.deps.Users.UserByID(ctx, sess.UserID)
 	if errors.Is(err, ErrNotFound) {
