@@ -292,7 +292,7 @@ func (s *Service) authenticate(ctx context.Context, username, password string, m
 	}
 	ok, rehash, err := s.deps.Hasher.Verify(ctx, password, u.PasswordHash)
 	if err != nil {
-		if ra := retryAfter(err); ra > 0 {
+		if _, busy := s.deps.Hasher.Busy(err); busy {
 			return nil, s.hashErr(err)
 		}
 		// A hash the verifier cannot read (a tampered or foreign row) never
@@ -492,18 +492,10 @@ func tooMany(wait time.Duration) error {
 	return &Error{Code: ETooManyRequests, Message: "too many attempts; retry later", RetryAfter: max(wait, time.Second)}
 }
 
-func retryAfter(err error) time.Duration {
-	var ra interface{ RetryAfter() time.Duration }
-	if errors.As(err, &ra) {
-		return max(ra.RetryAfter(), time.Second)
-	}
-	return 0
-}
-
 // hashErr maps a hasher failure: a full admission gate becomes EOverloaded.
 func (s *Service) hashErr(err error) error {
-	if ra := retryAfter(err); ra > 0 {
-		return &Error{Code: EOverloaded, Message: "the server is busy; retry shortly", RetryAfter: ra, Err: err}
+	if ra, busy := s.deps.Hasher.Busy(err); busy {
+		return &Error{Code: EOverloaded, Message: "the server is busy; retry shortly", RetryAfter: max(ra, time.Second), Err: err}
 	}
 	return err
 }
