@@ -29,6 +29,7 @@ type store interface {
 	restauth.CounterStore
 	restauth.KeyStore
 	restauth.Sweeper
+	restauth.APIKeyStore
 	Ping(ctx context.Context) error
 	MigrationsCurrent(ctx context.Context) (bool, error)
 	Close() error
@@ -228,7 +229,7 @@ func wire(ctx context.Context, cfg *config, st store, logger *slog.Logger) (*app
 	}
 	hasher := password.New(cfg.hash)
 	svc := restauth.NewService(d, restauth.Deps{
-		Users: st, Sessions: st, Counters: st,
+		Users: st, Sessions: st, Counters: st, APIKeys: st,
 		Hasher: hasher, Issuer: token.NewSigner(ring), Verifier: verifier, Refresh: codec,
 		Revocations: revs, Normalizer: unicodeNorm{}, IsCommon: password.IsCommon,
 		Logger: logger, NewID: newSessionID,

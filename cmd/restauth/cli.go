@@ -39,7 +39,7 @@ func toolApp(ctx context.Context, in *invocation) (*app, error) {
 	opts.MaxConcurrent, opts.Nice = 1, 0
 	hasher := password.New(opts)
 	svc := restauth.NewService(in.cfg.domain, restauth.Deps{
-		Users: st, Sessions: st, Counters: st, Hasher: hasher,
+		Users: st, Sessions: st, Counters: st, APIKeys: st, Hasher: hasher,
 		Normalizer: unicodeNorm{}, IsCommon: password.IsCommon,
 		Logger: logger, NewID: newSessionID,
 	})

@@ -45,7 +45,7 @@ func NewService(t testing.TB, st Store, cfg restauth.Config, hasher restauth.Pas
 		t.Fatal(err)
 	}
 	svc := restauth.NewService(cfg, restauth.Deps{
-		Users: st, Sessions: st, Counters: st,
+		Users: st, Sessions: st, Counters: st, APIKeys: st,
 		Hasher:   hasher,
 		Logger:   logger,
 		Issuer:   token.NewSigner(ring),
