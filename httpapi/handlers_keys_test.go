@@ -69,7 +69,7 @@ func testAPIKeyLifecycle(t *testing.T, kind storeKind) {
 	}
 	// Only the SHA-256 is stored.
 	var stored []byte
-	if err := e.raw.QueryRow(`SELECT key_hash FROM api_keys WHERE id = ` + placeholder(e) + ``, id).Scan(&stored); err != nil {
+	if err := e.raw.QueryRow(`SELECT key_hash FROM api_keys WHERE id = `+placeholder(e), id).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
 	if want := sha256.Sum256([]byte(key)); string(stored) != string(want[:]) {
