@@ -130,8 +130,24 @@ func validAPIKey(s string) bool {
 	if len(s) != apiKeyLen || !LooksLikeAPIKey(s) {
 		return false
 	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(s[len(APIKeyPrefix):])
-	return err == nil && len(b) == APIKeyBytes
+	// Decoded on the stack: this runs on every key-authenticated request.
+	var src [apiKeyMaxLen]byte
+	n := copy(src[:], s[len(APIKeyPrefix):])
+	var dst [APIKeyBytes + 3]byte
+	m, err := base64.RawURLEncoding.Strict().Decode(dst[:], src[:n])
+	return err == nil && m == APIKeyBytes
+}
+
+// apiKeyMaxLen bounds a key's length, for the buffers that hold one on the
+// stack.
+const apiKeyMaxLen = 64
+
+// apiKeyHash returns the SHA-256 of a key of at most apiKeyMaxLen bytes
+// without allocating.
+func apiKeyHash(key string) [sha256.Size]byte {
+	var buf [apiKeyMaxLen]byte
+	n := copy(buf[:], key)
+	return sha256.Sum256(buf[:n])
 }
 
 // HashAPIKey returns the stored form of a key.
@@ -178,9 +194,9 @@ type keyEntry struct {
 	marked atomic.Int64
 }
 
-func (c *keyCache) get(h *[sha256.Size]byte) *keyEntry {
+func (c *keyCache) get(h [sha256.Size]byte) *keyEntry {
 	c.mu.RLock()
-	e := c.entries[*h]
+	e := c.entries[h]
 	c.mu.RUnlock()
 	return e
 }
@@ -194,7 +210,7 @@ func (c *keyCache) generation() uint64 {
 // put caches k under h unless a user-level drop happened since gen was
 // read. When the cache is full, one entry chosen by map order (in effect at
 // random) makes room.
-func (c *keyCache) put(h *[sha256.Size]byte, k *APIKey, gen uint64) *keyEntry {
+func (c *keyCache) put(h [sha256.Size]byte, k *APIKey, gen uint64) *keyEntry {
 	e := &keyEntry{key: *k}
 	if !k.LastUsedAt.IsZero() {
 		e.marked.Store(k.LastUsedAt.UnixNano())
@@ -208,19 +224,19 @@ func (c *keyCache) put(h *[sha256.Size]byte, k *APIKey, gen uint64) *keyEntry {
 		c.entries = make(map[[sha256.Size]byte]*keyEntry)
 		c.byUser = make(map[int64]map[[sha256.Size]byte]struct{})
 	}
-	if _, ok := c.entries[*h]; !ok && len(c.entries) >= MaxAPIKeyCache {
+	if _, ok := c.entries[h]; !ok && len(c.entries) >= MaxAPIKeyCache {
 		for victim, v := range c.entries {
 			c.remove(victim, v.key.UserID)
 			break
 		}
 	}
-	c.entries[*h] = e
+	c.entries[h] = e
 	ids := c.byUser[k.UserID]
 	if ids == nil {
 		ids = make(map[[sha256.Size]byte]struct{})
 		c.byUser[k.UserID] = ids
 	}
-	ids[*h] = struct{}{}
+	ids[h] = struct{}{}
 	return e
 }
 
@@ -403,9 +419,9 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key string) (*Principa
 	if !validAPIKey(key) || s.deps.APIKeys == nil {
 		return nil, errBadAPIKey
 	}
-	h := sha256.Sum256([]byte(key))
+	h := apiKeyHash(key)
 	now := s.deps.Now()
-	e := s.keys.cache.get(&h)
+	e := s.keys.cache.get(h)
 	if e == nil {
 		gen := s.keys.cache.generation()
 		k, err := s.deps.APIKeys.APIKeyByHash(ctx, h[:])
@@ -415,7 +431,7 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key string) (*Principa
 		if err != nil {
 			return nil, err
 		}
-		e = s.keys.cache.put(&h, k, gen)
+		e = s.keys.cache.put(h, k, gen)
 	}
 	if e.key.Expired(now) {
 		return nil, errBadAPIKey
