@@ -212,6 +212,11 @@ func (h *harness) runStore(ctx context.Context, s seeder) error {
 			return err
 		}
 	}
+	if h.want("api-key") {
+		if err := h.apiKeyScenario(ctx, db); err != nil {
+			return err
+		}
+	}
 	if h.want("users-") {
 		if err := h.usersScenario(ctx, s, db); err != nil {
 			return err
