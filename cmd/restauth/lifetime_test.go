@@ -31,15 +31,15 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestShutdownInOrder(t *testing.T) {
 	stores := map[string]struct {
 		db   func(t *testing.T) string
-		goro int64 // Goroutines serve runs: log flusher, HTTP, key reload, revocation sync, sweep (and LISTEN).
+		goro int64 // Goroutines serve runs: log flusher, HTTP, key reload, revocation sync, sweep, API key last uses (and LISTEN).
 	}{
-		"sqlite": {func(t *testing.T) string { return filepath.Join(t.TempDir(), "restauth.db") }, 5},
+		"sqlite": {func(t *testing.T) string { return filepath.Join(t.TempDir(), "restauth.db") }, 6},
 	}
 	if base := os.Getenv("RESTAUTH_TEST_POSTGRES"); base != "" {
 		stores["postgres"] = struct {
 			db   func(t *testing.T) string
 			goro int64
-		}{func(t *testing.T) string { return freshPostgresSchema(t, base) }, 6}
+		}{func(t *testing.T) string { return freshPostgresSchema(t, base) }, 7}
 	}
 	for name, st := range stores {
 		t.Run(name, func(t *testing.T) {
