@@ -108,6 +108,9 @@ func seedFuzzAPI(f *testing.F) {
 		}
 		fuzzAdd(f, "GET", "/api/resource", authNone, h, "")
 	}
+	for _, q := range []string{"keys=true", "keys=%ff", "keys=true&keys=false", "keys=" + strings.Repeat("t", 5000), "keys"} {
+		fuzzAdd(f, "DELETE", "/api/sessions?"+q, authBearer, "", "")
+	}
 	passwordRoutes := []string{"GET /api/resource", "GET /api/token", "POST /api/tokens", "DELETE /api/sessions/{sid}", "POST /api/introspect"}
 	for i, c := range hostileBasic {
 		h := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(c.user+":"+c.pass))
