@@ -120,14 +120,30 @@ var (
 	errAPIKeyNameInvalid = Errorf(EInvalid, "name must be 1 to %d characters, without control characters or surrounding white space", MaxAPIKeyNameLen)
 )
 
-// LooksLikeAPIKey reports whether s starts like a personal API key, which
-// is how the HTTP layer routes a credential to AuthenticateAPIKey.
-func LooksLikeAPIKey(s string) bool { return strings.HasPrefix(s, APIKeyPrefix) }
+// LooksLikeAPIKey reports whether s has the shape of a personal API key:
+// the prefix, then the key's length in base64url characters. It is how the
+// HTTP layer routes a credential to AuthenticateAPIKey; a Basic username of
+// that shape is always taken as a key, never tried as a username, so that a
+// key sent with a password never reaches the password path (whose counters
+// would store it).
+func LooksLikeAPIKey(s string) bool {
+	if len(s) != apiKeyLen || !strings.HasPrefix(s, APIKeyPrefix) {
+		return false
+	}
+	for i := len(APIKeyPrefix); i < len(s); i++ {
+		switch c := s[i]; {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // validAPIKey reports whether s has the exact shape of a key restauth
 // makes: the prefix and the canonical base64url of APIKeyBytes bytes.
 func validAPIKey(s string) bool {
-	if len(s) != apiKeyLen || !LooksLikeAPIKey(s) {
+	if len(s) != apiKeyLen || !strings.HasPrefix(s, APIKeyPrefix) {
 		return false
 	}
 	// Decoded on the stack: this runs on every key-authenticated request.

@@ -139,12 +139,9 @@ func authenticate(r *http.Request, svc *restauth.Service) (*restauth.Principal, 
 	case c.scheme == "bearer":
 		return svc.AuthenticateToken(r.Context(), c.token)
 	case restauth.LooksLikeAPIKey(c.username):
-		p, err := keyPrincipal(r, svc, c.username)
-		if err == nil || c.password == "" {
-			return p, err
-		}
-		// As with tokens, a name that merely starts like a key, sent with
-		// a password, is tried as a username.
+		// With any password, and never tried as a username: a key must not
+		// reach the password path, whose counters would store it.
+		return keyPrincipal(r, svc, c.username)
 	case looksLikeToken(c.username):
 		p, err := svc.AuthenticateToken(r.Context(), c.username)
 		if err == nil || c.password == "" {

@@ -113,9 +113,16 @@ func testAPIKeyLifecycle(t *testing.T, kind storeKind) {
 		t.Errorf("scopes = %s, want [\"read\"]", sc)
 	}
 
-	// A write key may revoke sessions, but not manage keys.
+	// A write key may revoke sessions, but not manage keys. Sent with a
+	// password, it is still only a key: refused for its scope, never tried
+	// as a username (whose failure counters would store it).
 	_, wkey := e.createKey(access, `{"name":"writer","scopes":"write"}`)
 	wantStatus(t, e.do("GET", "/api/resource", "", "Authorization", "Bearer "+wkey), 403, "forbidden")
+	wantStatus(t, e.do("GET", "/api/resource", "", "Authorization", basic(wkey, "a password")), 403, "forbidden")
+	var counted int
+	if err := e.raw.QueryRow(`SELECT count(*) FROM counters WHERE key LIKE '%ra_%'`).Scan(&counted); err != nil || counted != 0 {
+		t.Errorf("counters naming a key: %d rows, %v; want none", counted, err)
+	}
 	wantStatus(t, e.do("POST", "/api/keys", `{"name":"minted"}`, "Authorization", "Bearer "+wkey), 403, "forbidden")
 	wantStatus(t, e.do("DELETE", "/api/keys/"+id, "", "Authorization", basic(wkey, "")), 403, "forbidden")
 
@@ -348,10 +355,11 @@ func TestHostileAPIKeys(t *testing.T) {
 		for i, k := range hostileKeys(valid) {
 			for _, tc := range []hostileCase{
 				{name: "bearer", header: []string{"Authorization", "Bearer " + k}, code: "invalid_token"},
-				// A name that does not start like a key is a username, whose
-				// refusal is a counted password attempt.
-				{name: "basic", header: []string{"Authorization", "Basic " + b64(k+":")}, attempt: !strings.HasPrefix(k, "ra_")},
-				{name: "basic with password", header: []string{"Authorization", "Basic " + b64(k+":pw")}, attempt: true},
+				// A name without the shape of a key is a username, whose
+				// refusal is a counted password attempt; one with it is a
+				// key, with any password, and never counted.
+				{name: "basic", header: []string{"Authorization", "Basic " + b64(k+":")}, attempt: !restauth.LooksLikeAPIKey(k)},
+				{name: "basic with password", header: []string{"Authorization", "Basic " + b64(k+":pw")}, attempt: !restauth.LooksLikeAPIKey(k)},
 			} {
 				if tc.name == "bearer" && strings.ContainsRune(k, 0) {
 					continue // No client sends a NUL in a header; Basic carries it.
