@@ -27,6 +27,16 @@ func (e *testEnv) createKey(access, body string) (id, key string) {
 	return r.json["id"].(string), r.json["key"].(string)
 }
 
+// newKeyEnv is an environment with alice registered and logged in; it
+// returns her access token.
+func newKeyEnv(t *testing.T, kind storeKind) (*testEnv, string) {
+	t.Helper()
+	e := newEnvOn(t, kind)
+	e.register("alice", "correct horse battery")
+	access, _ := e.login("alice", "correct horse battery")
+	return e, access
+}
+
 // keyRows counts the api_keys rows and reports whether any column of any
 // row holds the key itself.
 func (e *testEnv) keyRows(key string) (n int, leaked bool) {
@@ -53,9 +63,7 @@ func (e *testEnv) keyRows(key string) (n int, leaked bool) {
 func TestAPIKeyLifecycle(t *testing.T) { forEachStore(t, testAPIKeyLifecycle) }
 
 func testAPIKeyLifecycle(t *testing.T, kind storeKind) {
-	e := newEnvOn(t, kind)
-	e.register("alice", "correct horse battery")
-	access, _ := e.login("alice", "correct horse battery")
+	e, access := newKeyEnv(t, kind)
 
 	r := e.do("POST", "/api/keys", `{"name":"deploy","expires_at":"`+time.Now().Add(24*time.Hour).UTC().Format(time.RFC3339)+`","scopes":"read"}`,
 		"Authorization", "Bearer "+access)
@@ -151,9 +159,7 @@ func placeholder(e *testEnv) string {
 func TestAPIKeyCreateRefusals(t *testing.T) { forEachStore(t, testAPIKeyCreateRefusals) }
 
 func testAPIKeyCreateRefusals(t *testing.T, kind storeKind) {
-	e := newEnvOn(t, kind)
-	e.register("alice", "correct horse battery")
-	access, _ := e.login("alice", "correct horse battery")
+	e, access := newKeyEnv(t, kind)
 	bearer := []string{"Authorization", "Bearer " + access}
 	now := time.Now().UTC()
 	for _, tt := range []struct{ body, code string }{
@@ -196,9 +202,7 @@ func testAPIKeyCreateRefusals(t *testing.T, kind storeKind) {
 func TestAPIKeyEndedBy(t *testing.T) { forEachStore(t, testAPIKeyEndedBy) }
 
 func testAPIKeyEndedBy(t *testing.T, kind storeKind) {
-	e := newEnvOn(t, kind)
-	e.register("alice", "correct horse battery")
-	access, _ := e.login("alice", "correct horse battery")
+	e, access := newKeyEnv(t, kind)
 	_, key := e.createKey(access, `{"name":"ci"}`)
 	wantStatus(t, e.do("GET", "/api/resource", "", "Authorization", "Bearer "+key), 200, "")
 
@@ -246,9 +250,7 @@ func (e *testEnv) mustLogin(user, pass string) string {
 func TestAPIKeySecondInstance(t *testing.T) { forEachStore(t, testAPIKeySecondInstance) }
 
 func testAPIKeySecondInstance(t *testing.T, kind storeKind) {
-	e := newEnvOn(t, kind)
-	e.register("alice", "correct horse battery")
-	access, _ := e.login("alice", "correct horse battery")
+	e, access := newKeyEnv(t, kind)
 	id, key := e.createKey(access, `{"name":"ci"}`)
 
 	cfg := restauth.DefaultConfig()

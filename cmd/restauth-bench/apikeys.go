@@ -16,15 +16,11 @@ import (
 // instance.
 func (h *harness) apiKeyScenario(ctx context.Context, db *database) error {
 	const name = "api-key"
-	p, err := h.startRestauth(ctx, db, name)
+	p, toks, err := h.startLoggedIn(ctx, db, name)
 	if err != nil {
 		return err
 	}
 	defer p.stop()
-	toks, err := h.login(ctx, p.addr, spread(h.opts.conns, db.users))
-	if err != nil {
-		return err
-	}
 	keys := make([]pair, len(toks))
 	client := &http.Client{Timeout: h.opts.timeout}
 	defer client.CloseIdleConnections()
@@ -43,13 +39,7 @@ func (h *harness) apiKeyScenario(ctx context.Context, db *database) error {
 		keys[i] = pair{access: key}
 	}
 	jobs := tokenJobs(p.addr, keys, false)
-	base := h.runBaseline(ctx, name, jobs)
-	g := h.newGroup(name, p.addr, jobs)
-	m := h.measure(ctx, p, db.kind+"-"+name, h.opts.warmup, h.opts.duration, g)
-	r := newResult(name, db.kind, db.users, g, m, h.opts.warmup)
-	r.compare(base)
-	r.ServerErrorLogs = p.serverErrors()
-	h.add(r)
+	h.vsBaseline(ctx, p, db, name, jobs)
 	return nil
 }
 
