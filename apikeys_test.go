@@ -2,7 +2,6 @@ package restauth_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/internal/instance"
 	"github.com/restauth/restauth/password"
 	"github.com/restauth/restauth/sqlite"
 )
@@ -27,17 +27,13 @@ func newKeyService(t *testing.T, path string) (*restauth.Service, *sqlite.DB, *r
 	t.Cleanup(func() { st.Close() })
 	cfg := restauth.DefaultConfig()
 	revs := restauth.NewRevocationSet(cfg.RevocationKeep())
-	svc := restauth.NewService(cfg, restauth.Deps{
-		Users: st, Sessions: st, Counters: st, APIKeys: st, Revocations: revs,
-		Hasher:     password.New(password.Options{Params: fastParams}),
-		Normalizer: testNorm{}, IsCommon: password.IsCommon,
-		NewID: func() (string, error) {
-			b := make([]byte, 16)
-			rand.Read(b)
-			return base64.RawURLEncoding.EncodeToString(b), nil
-		},
+	inst, err := instance.New(context.Background(), st, instance.Options{
+		Config: cfg, Hasher: password.New(password.Options{Params: fastParams}), Revocations: revs,
 	})
-	return svc, st, revs
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inst.Service, st, revs
 }
 
 func registerPrincipal(t *testing.T, svc *restauth.Service) *restauth.Principal {

@@ -45,7 +45,7 @@ func TestMultiInstanceAPIKeys(t *testing.T) {
 				t.Fatalf("POST /api/keys on A: %d %s, want 201 with a key", r.status, r.raw)
 			}
 			var wg sync.WaitGroup
-			for _, in := range []*instance{a, b} {
+			for _, in := range []*peer{a, b} {
 				wg.Go(func() {
 					if r := mustSend(t, "GET", in.base+"/api/resource", "", "Bearer "+key); r.status != http.StatusOK || r.body["data"] != "Hello, alice!" {
 						t.Errorf("key on %s: %d %s, want 200 Hello, alice!", in.name, r.status, r.raw)
