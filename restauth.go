@@ -62,12 +62,13 @@ type Claims struct {
 }
 
 // Principal is the authenticated caller of a request. SessionID and Claims
-// are empty when the caller authenticated with a password.
+// are empty when the caller authenticated with a password or an API key.
 type Principal struct {
 	UserID    int64
 	Username  string
 	SessionID string
 	Claims    *Claims
+	APIKey    *APIKey // Set when the caller authenticated with a personal API key.
 }
 
 // ClientMeta describes where a request came from; it is recorded on sessions

@@ -34,7 +34,9 @@ type Deps struct {
 	Verifier    TokenVerifier
 	Refresh     RefreshTokens
 	Revocations *RevocationSet
-	Normalizer  Normalizer
+	// APIKeys keeps personal API keys; nil turns them off.
+	APIKeys    APIKeyStore
+	Normalizer Normalizer
 	// IsCommon reports whether a password is on the common-password list.
 	IsCommon func(password string) bool
 	Logger   *slog.Logger
@@ -53,6 +55,7 @@ type Service struct {
 	inflight *inflight        // Password checks being evaluated, per limit key.
 	creds    *credentialCache // Nil when the credential cache is off.
 	renewals *keyedMutex      // One password renewal at a time per client.
+	keys     apiKeys          // Verified personal API keys and their last uses.
 
 	dummyMu   sync.Mutex
 	dummyHash string
@@ -77,6 +80,9 @@ func NewService(cfg Config, deps Deps) *Service {
 		// verifications at once.
 		deps.Revocations.OnUserRevoked(s.creds.dropUser)
 	}
+	// Every key deletion records a user-level revocation, so the same
+	// feed ends a key's cached verification everywhere.
+	deps.Revocations.OnUserRevoked(s.keys.cache.dropUser)
 	return s
 }
 
@@ -597,6 +603,10 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (*Princip
 // window starts anew, as after a login), or in a new session when there is
 // none; see renewWithPassword.
 func (s *Service) Renew(ctx context.Context, p *Principal, meta ClientMeta) (*TokenPair, error) {
+	if p.APIKey != nil {
+		// A token would outlive the key's revocation.
+		return nil, errKeyRenews
+	}
 	if p.SessionID == "" {
 		return s.renewWithPassword(ctx, p, meta)
 	}

@@ -134,8 +134,14 @@ func authenticate(r *http.Request, svc *restauth.Service) (*restauth.Principal, 
 	}
 	c := a.creds
 	switch {
+	case c.scheme == "bearer" && restauth.LooksLikeAPIKey(c.token):
+		return keyPrincipal(r, svc, c.token)
 	case c.scheme == "bearer":
 		return svc.AuthenticateToken(r.Context(), c.token)
+	case restauth.LooksLikeAPIKey(c.username):
+		// With any password, and never tried as a username: a key must not
+		// reach the password path, whose counters would store it.
+		return keyPrincipal(r, svc, c.username)
 	case looksLikeToken(c.username):
 		p, err := svc.AuthenticateToken(r.Context(), c.username)
 		if err == nil || c.password == "" {
@@ -149,6 +155,23 @@ func authenticate(r *http.Request, svc *restauth.Service) (*restauth.Principal, 
 		return nil, err
 	}
 	return &restauth.Principal{UserID: u.ID, Username: u.Username}, nil
+}
+
+// keyPrincipal authenticates a personal API key and applies its scopes:
+// a GET or HEAD needs the read scope, any other method the write scope.
+func keyPrincipal(r *http.Request, svc *restauth.Service, key string) (*restauth.Principal, error) {
+	p, err := svc.AuthenticateAPIKey(r.Context(), key)
+	if err != nil {
+		return nil, err
+	}
+	scope := restauth.ScopeWrite
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		scope = restauth.ScopeRead
+	}
+	if !p.APIKey.Allows(scope) {
+		return nil, restauth.Errorf(restauth.EForbidden, "this API key lacks the %s scope", scope)
+	}
+	return p, nil
 }
 
 // basicCredentials returns the Basic credentials of a request whose

@@ -99,6 +99,18 @@ func seedFuzzAPI(f *testing.F) {
 			fuzzAdd(f, "DELETE", "/api/sessions/"+seg, authBasicPassword, "", "")
 		}
 	}
+	// Values shaped almost like personal API keys, as a Bearer token and as
+	// the Basic username.
+	for i, k := range hostileKeys("ra_" + strings.Repeat("A", 43)) {
+		h := "Authorization: Bearer " + k
+		if i%2 == 1 {
+			h = "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(k+":"))
+		}
+		fuzzAdd(f, "GET", "/api/resource", authNone, h, "")
+	}
+	for _, q := range []string{"keys=true", "keys=%ff", "keys=true&keys=false", "keys=" + strings.Repeat("t", 5000), "keys"} {
+		fuzzAdd(f, "DELETE", "/api/sessions?"+q, authBearer, "", "")
+	}
 	passwordRoutes := []string{"GET /api/resource", "GET /api/token", "POST /api/tokens", "DELETE /api/sessions/{sid}", "POST /api/introspect"}
 	for i, c := range hostileBasic {
 		h := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(c.user+":"+c.pass))

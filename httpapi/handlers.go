@@ -237,10 +237,16 @@ func handleRevokeSession(logger *slog.Logger, svc *restauth.Service) http.Handle
 	})
 }
 
-// handleRevokeAllSessions serves DELETE /api/sessions.
+// handleRevokeAllSessions serves DELETE /api/sessions; with keys=true it
+// revokes the user's API keys as well.
 func handleRevokeAllSessions(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := svc.RevokeAllSessions(r.Context(), principalFrom(r.Context())); err != nil {
+		keys, err := revokeKeysParam(r)
+		if err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		if err := svc.RevokeAllSessionsAndKeys(r.Context(), principalFrom(r.Context()), keys); err != nil {
 			writeError(w, r, logger, err)
 			return
 		}

@@ -114,6 +114,9 @@ func (e *hostileEnv) check(t *testing.T, tc hostileCase) *response {
 	return r
 }
 
+// unknownID has the shape of a session or API key id and names nothing.
+var unknownID = base64.RawURLEncoding.EncodeToString(make([]byte, 16))
+
 // hostileSegments are path-segment values that name nothing: bytes that a
 // database refuses, encodings of other characters, numbers in other
 // spellings or out of range, and lengths no identifier has. Each is
@@ -147,6 +150,7 @@ func TestHostilePathIDs(t *testing.T) {
 				{name: "get user", method: "GET", path: "/api/users/" + seg, status: 404, code: "not_found"},
 				{name: "revoke session by token", method: "DELETE", path: "/api/sessions/" + seg, header: bearer, status: 404, code: "not_found"},
 				{name: "revoke session by password", method: "DELETE", path: "/api/sessions/" + seg, header: password, status: 404, code: "not_found", attempt: true},
+				{name: "revoke API key by token", method: "DELETE", path: "/api/keys/" + seg, header: bearer, status: 404, code: "not_found"},
 			} {
 				t.Run(tc.name+"/"+seg[:min(len(seg), 40)], func(t *testing.T) {
 					// The issue's report: an authenticated DELETE whose id is
@@ -166,7 +170,8 @@ func TestHostilePathIDs(t *testing.T) {
 // everyRoute lists each route of routes.go with a request it answers
 // successfully, given an account and a live session; path, body and header
 // may hold the placeholders {access}, {refresh}, {sid}, {user} (the
-// account's name) and {newuser} (a name not yet taken).
+// account's name), {newuser} (a name not yet taken) and {kid} (the id of
+// the API key the POST /api/keys before it made).
 var everyRoute = []struct {
 	method, path, body string
 	header             []string
@@ -186,6 +191,9 @@ var everyRoute = []struct {
 	{"GET", "/api/openapi.json", "", nil, 200},
 	{"GET", "/healthz", "", nil, 200},
 	{"GET", "/readyz", "", nil, 200},
+	{"POST", "/api/keys", `{"name":"ci","scopes":"read"}`, []string{"Authorization", "Bearer {access}"}, 201},
+	{"GET", "/api/keys", "", []string{"Authorization", "Bearer {access}"}, 200},
+	{"DELETE", "/api/keys/{kid}", "", []string{"Authorization", "Bearer {access}"}, 204},
 	{"DELETE", "/api/sessions/{sid}", "", []string{"Authorization", "Bearer {access}"}, 204},
 	{"POST", "/api/logout", "", []string{"Authorization", "Bearer {access}"}, 204},
 	{"DELETE", "/api/sessions", "", []string{"Authorization", "Bearer {access}"}, 204},
@@ -214,9 +222,10 @@ func TestHostileQueries(t *testing.T) {
 				e.user = "query" + itoa(i)
 				e.register(e.user, "correct horse battery")
 				e.fresh(t)
+				var kid string
 				for _, rt := range everyRoute {
 					fill := strings.NewReplacer("{access}", e.access, "{refresh}", e.refresh, "{sid}", e.sid,
-						"{user}", e.user, "{newuser}", "new"+e.user)
+						"{user}", e.user, "{newuser}", "new"+e.user, "{kid}", kid)
 					var header []string
 					for _, h := range rt.header {
 						header = append(header, fill.Replace(h))
@@ -228,7 +237,10 @@ func TestHostileQueries(t *testing.T) {
 					if r.status != rt.status {
 						t.Errorf("%s %s?%s: status %d, want %d as without the query; body %s", rt.method, rt.path, q, r.status, rt.status, r.body)
 					}
-					if (rt.method == "DELETE" && rt.path != "/api/users/me") || rt.path == "/api/logout" || rt.path == "/api/tokens/refresh" {
+					if id, ok := r.json["id"].(string); ok && rt.path == "/api/keys" {
+						kid = id
+					}
+					if (rt.method == "DELETE" && rt.path != "/api/users/me" && rt.path != "/api/keys/{kid}") || rt.path == "/api/logout" || rt.path == "/api/tokens/refresh" {
 						e.fresh(t)
 					}
 				}
@@ -245,10 +257,10 @@ func TestHostileRoutePaths(t *testing.T) {
 		e := newHostileEnv(t, kind)
 		bearer := []string{"Authorization", "Bearer " + e.access}
 		for _, rt := range everyRoute {
-			path := strings.NewReplacer("{sid}", e.sid).Replace(rt.path)
+			path := strings.NewReplacer("{sid}", e.sid, "{kid}", unknownID).Replace(rt.path)
 			for _, seg := range []string{"%ff", "%00", "a%00b", "%c3%28", "%2e%2e", "%2f"} {
 				for _, p := range []string{path + seg, path + "/" + seg, "/" + seg + path} {
-					if strings.HasPrefix(p, "/api/users/") && !strings.HasPrefix(p, "/api/users/me") || strings.HasPrefix(p, "/api/sessions/") {
+					if strings.HasPrefix(p, "/api/users/") && !strings.HasPrefix(p, "/api/users/me") || strings.HasPrefix(p, "/api/sessions/") || strings.HasPrefix(p, "/api/keys/") {
 						continue // Identifiers: TestHostilePathIDs.
 					}
 					tc := hostileCase{method: rt.method, path: p, header: bearer, status: 404, code: "not_found"}
@@ -413,7 +425,7 @@ func TestEveryRouteIsHostileTested(t *testing.T) {
 	}
 	reached := map[string]bool{}
 	for _, rt := range everyRoute {
-		path := strings.NewReplacer("{sid}", "AAAAAAAAAAAAAAAAAAAAAA").Replace(rt.path)
+		path := strings.NewReplacer("{sid}", unknownID, "{kid}", unknownID).Replace(rt.path)
 		_, pattern := mux.Handler(httptest.NewRequest(rt.method, path, nil))
 		reached[pattern] = true
 	}

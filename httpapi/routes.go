@@ -26,6 +26,11 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps) {
 	mux.Handle("GET /api/users/me", auth(handleMe()))
 	mux.Handle("PUT /api/users/me/password", auth(handleChangePassword(log, svc)))
 	mux.Handle("DELETE /api/users/me", auth(handleDeleteMe(log, svc)))
+
+	// Personal API keys.
+	mux.Handle("POST /api/keys", auth(handleCreateKey(log, svc)))
+	mux.Handle("GET /api/keys", auth(handleListKeys(log, svc)))
+	mux.Handle("DELETE /api/keys/{id}", auth(handleRevokeKey(log, svc)))
 	if len(cfg.IntrospectClients) > 0 {
 		mux.Handle("POST /api/introspect", handleIntrospect(log, svc, cfg.IntrospectClients))
 	}

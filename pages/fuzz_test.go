@@ -69,6 +69,8 @@ func seedFuzzPages(f *testing.F) {
 	add("POST", "/account/sessions/end-others", true, nil, "")
 	add("POST", "/account/password", true, nil, "current_password={pw}&new_password=another+horse+battery")
 	add("POST", "/account/delete", true, nil, "delete_password={pw}")
+	add("POST", "/account/keys", true, nil, "key_name=ci&key_expiry=30&key_scope=read&key_scope=write")
+	add("POST", "/account/keys/revoke", true, nil, "key={sid}")
 	add("POST", "/signout", true, nil, "")
 	add("POST", "/account/password", true, []string{"Sec-Fetch-Site", "cross-site"}, "current_password={pw}&new_password=another+horse+battery")
 }

@@ -349,6 +349,9 @@ func (s *server) accountView(r *http.Request, p *restauth.Principal) (*view, err
 		}
 		v.Sessions = append(v.Sessions, sv)
 	}
+	if err := s.addKeys(r, p, v); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 
@@ -362,6 +365,8 @@ func (s *server) getAccount(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// Only this GET shows, and forgets, a key just made.
+	s.showNewKey(w, r, v)
 	s.render(w, r, http.StatusOK, "account", v)
 }
 

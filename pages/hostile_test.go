@@ -79,6 +79,10 @@ var pageRoutes = []struct {
 	{"POST", "/account/sessions/end", true, 303, "/account?done=session-gone"},
 	{"POST", "/account/password", true, 400, ""},
 	{"POST", "/account/delete", true, 400, ""},
+	{"POST", "/account/keys", false, 303, "/signin?return_to=%2Faccount"},
+	{"POST", "/account/keys/revoke", false, 303, "/signin?return_to=%2Faccount"},
+	{"POST", "/account/keys", true, 400, ""},
+	{"POST", "/account/keys/revoke", true, 303, "/account?done=key-gone"},
 }
 
 // hostileCase is one request of the table.
@@ -150,6 +154,10 @@ func hostileCases() []hostileCase {
 	for _, id := range hostileSessionIDs {
 		add(hostileCase{name: "end session " + hostileName(id), method: "POST", target: "/account/sessions/end", signedIn: true,
 			form: form("session", id), status: 303, location: "/account?done=session-gone"})
+		add(hostileCase{name: "revoke key " + hostileName(id), method: "POST", target: "/account/keys/revoke", signedIn: true,
+			form: form("key", id), status: 303, location: "/account?done=key-gone"})
+		add(hostileCase{name: "key name " + hostileName(id), method: "POST", target: "/account/keys", signedIn: true,
+			form: form("key_name", id, "key_expiry", id, "key_scope", id), status: 400})
 	}
 	for _, rt := range hostileReturns {
 		n := hostileName(rt)

@@ -120,6 +120,8 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/sessions/end-others", s.postEndOthers)
 	mux.HandleFunc("POST /account/password", s.postPassword)
 	mux.HandleFunc("POST /account/delete", s.postDelete)
+	mux.HandleFunc("POST /account/keys", s.postCreateKey)
+	mux.HandleFunc("POST /account/keys/revoke", s.postRevokeKey)
 	mux.HandleFunc("/", s.notFound)
 }
 

@@ -58,6 +58,10 @@ type view struct {
 	MaxUsername int
 
 	Sessions []sessionView
+
+	Keys       []keyView // The user's API keys (handlers_keys.go).
+	NewKey     string    // A key just made, shown this once.
+	MaxKeyName int
 }
 
 // sessionView is one row of the account page's session list.
@@ -123,6 +127,7 @@ func (v *view) Field(name, typ, autocomplete, label, hint string) fieldView {
 // HintUsername and HintNewPassword carry the configured limits.
 func (v *view) HintUsername() string    { return msg("hint_username", v.MaxUsername) }
 func (v *view) HintNewPassword() string { return msg("hint_new_password", v.MinPassword) }
+func (v *view) HintKeyName() string     { return msg("hint_key_name", v.MaxKeyName) }
 
 // newView fills what every page shows.
 func (s *server) newView(r *http.Request, title string) *view {
@@ -152,6 +157,9 @@ var notices = map[string]string{
 	"deleted":         "done_deleted",
 	"session-gone":    "done_session_gone",
 	"session-expired": "done_session_expired",
+	"key-created":     "done_key_created",
+	"key-revoked":     "done_key_revoked",
+	"key-gone":        "done_key_gone",
 }
 
 // render writes the page with status. It renders into a buffer first, so

@@ -212,6 +212,11 @@ func (h *harness) runStore(ctx context.Context, s seeder) error {
 			return err
 		}
 	}
+	if h.want("api-key") {
+		if err := h.apiKeyScenario(ctx, db); err != nil {
+			return err
+		}
+	}
 	if h.want("users-") {
 		if err := h.usersScenario(ctx, s, db); err != nil {
 			return err
@@ -408,6 +413,33 @@ func (h *harness) login(ctx context.Context, addr string, users []int) ([]pair, 
 	return out, nil
 }
 
+// startLoggedIn starts restauth for a scenario and logs in one user per
+// connection, spread over the database; the caller stops the server.
+func (h *harness) startLoggedIn(ctx context.Context, db *database, name string, extra ...string) (*proc, []pair, error) {
+	p, err := h.startRestauth(ctx, db, name, extra...)
+	if err != nil {
+		return nil, nil, err
+	}
+	toks, err := h.login(ctx, p.addr, spread(h.opts.conns, db.users))
+	if err != nil {
+		p.stop()
+		return nil, nil, err
+	}
+	return p, toks, nil
+}
+
+// vsBaseline drives the baseline with jobs and then p with the same jobs,
+// and records p's result compared with the baseline's.
+func (h *harness) vsBaseline(ctx context.Context, p *proc, db *database, name string, jobs []job) {
+	base := h.runBaseline(ctx, name, jobs)
+	g := h.newGroup(name, p.addr, jobs)
+	m := h.measure(ctx, p, db.kind+"-"+name, h.opts.warmup, h.opts.duration, g)
+	r := newResult(name, db.kind, db.users, g, m, h.opts.warmup)
+	r.compare(base)
+	r.ServerErrorLogs = p.serverErrors()
+	h.add(r)
+}
+
 // spread picks n users evenly over 1..total, so that a large database is
 // read across its whole range.
 func spread(n, total int) []int {
@@ -554,23 +586,13 @@ func (h *harness) add(r *result) {
 }
 
 func (h *harness) tokenScenario(ctx context.Context, name string, db *database, basic bool) error {
-	p, err := h.startRestauth(ctx, db, name)
+	p, toks, err := h.startLoggedIn(ctx, db, name)
 	if err != nil {
 		return err
 	}
 	defer p.stop()
-	toks, err := h.login(ctx, p.addr, spread(h.opts.conns, db.users))
-	if err != nil {
-		return err
-	}
 	jobs := tokenJobs(p.addr, toks, basic)
-	base := h.runBaseline(ctx, name, jobs)
-	g := h.newGroup(name, p.addr, jobs)
-	m := h.measure(ctx, p, db.kind+"-"+name, h.opts.warmup, h.opts.duration, g)
-	r := newResult(name, db.kind, db.users, g, m, h.opts.warmup)
-	r.compare(base)
-	r.ServerErrorLogs = p.serverErrors()
-	h.add(r)
+	h.vsBaseline(ctx, p, db, name, jobs)
 	return nil
 }
 
@@ -605,15 +627,11 @@ func (h *harness) usersScenario(ctx context.Context, s seeder, small *database) 
 // and immediately followed by the next login).
 func (h *harness) floodScenario(ctx context.Context, db *database) error {
 	limit := h.physicalLimit(ctx, "before flood")
-	p, err := h.startRestauth(ctx, db, "flood")
+	p, toks, err := h.startLoggedIn(ctx, db, "flood")
 	if err != nil {
 		return err
 	}
 	defer p.stop()
-	toks, err := h.login(ctx, p.addr, spread(h.opts.conns, db.users))
-	if err != nil {
-		return err
-	}
 	quiet := h.newGroup("flood-quiet", p.addr, tokenJobs(p.addr, toks, false))
 	m := h.measure(ctx, p, db.kind+"-flood-quiet", h.opts.warmup, h.opts.duration, quiet)
 	rq := newResult("flood: tokens, no flood", db.kind, db.users, quiet, m, h.opts.warmup)
@@ -687,15 +705,11 @@ func (h *harness) passwordScenario(ctx context.Context, name string, db *databas
 // store's single writer, so no hash bounds it; docs/benchmarks.md compares
 // it with the commit time measured at the start.
 func (h *harness) refreshScenario(ctx context.Context, db *database) error {
-	p, err := h.startRestauth(ctx, db, "refresh")
+	p, toks, err := h.startLoggedIn(ctx, db, "refresh")
 	if err != nil {
 		return err
 	}
 	defer p.stop()
-	toks, err := h.login(ctx, p.addr, spread(h.opts.conns, db.users))
-	if err != nil {
-		return err
-	}
 	jobs := make([]job, len(toks))
 	for i, t := range toks {
 		jobs[i] = &refreshJob{host: p.addr, token: t.refresh}

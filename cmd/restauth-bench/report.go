@@ -262,6 +262,10 @@ func (rep *report) finish() {
 			rep.target(store, "token ratio with metrics on vs off", "≥ 97%",
 				fmt.Sprintf("%s (on %s, off %s)", pct(rel), pct(on.VsBaseline), pct(off.VsBaseline)), rel >= 0.97)
 		}
+		if r := rep.find(store, "api-key"); r != nil {
+			rep.target(store, "api-key vs bare baseline", "≥ 80%",
+				fmt.Sprintf("%s (%.0f vs %.0f req/s)", pct(r.VsBaseline), r.RPS, r.BaselineRPS), r.VsBaseline >= 0.8)
+		}
 		if r := rep.find(store, "basic-password-cache"); r != nil {
 			rep.target(store, "basic-password-cache vs bare baseline", "≥ 50%",
 				fmt.Sprintf("%s (%.0f vs %.0f req/s)", pct(r.VsBaseline), r.RPS, r.BaselineRPS), r.VsBaseline >= 0.5)

@@ -174,13 +174,7 @@ func (h *harness) basicCacheScenario(ctx context.Context, db *database) error {
 		}
 	}
 	client.CloseIdleConnections()
-	base := h.runBaseline(ctx, name, jobs)
-	g := h.newGroup(name, p.addr, jobs)
-	m := h.measure(ctx, p, db.kind+"-"+name, h.opts.warmup, h.opts.duration, g)
-	r := newResult(name, db.kind, db.users, g, m, h.opts.warmup)
-	r.compare(base)
-	r.ServerErrorLogs = p.serverErrors()
-	h.add(r)
+	h.vsBaseline(ctx, p, db, name, jobs)
 	return nil
 }
 
@@ -192,15 +186,11 @@ func (h *harness) basicCacheScenario(ctx context.Context, db *database) error {
 // listener on, so that the report shows the token path's ratio with metrics
 // off and on side by side.
 func (h *harness) tokenRatioScenario(ctx context.Context, db *database, name string, extra ...string) error {
-	p, err := h.startRestauth(ctx, db, name, extra...)
+	p, toks, err := h.startLoggedIn(ctx, db, name, extra...)
 	if err != nil {
 		return err
 	}
 	defer p.stop()
-	toks, err := h.login(ctx, p.addr, spread(h.opts.conns, db.users))
-	if err != nil {
-		return err
-	}
 	jobs := tokenJobs(p.addr, toks, false)
 	warm := min(h.opts.warmup, 500*time.Millisecond)
 	var ratios, rps, baseRPS []float64

@@ -40,7 +40,7 @@ func toolApp(ctx context.Context, in *invocation) (*app, error) {
 	opts.MaxConcurrent, opts.Nice = 1, 0
 	hasher := password.New(opts)
 	svc := restauth.NewService(in.cfg.domain, restauth.Deps{
-		Users: st, Sessions: st, Counters: st, Hasher: hasher,
+		Users: st, Sessions: st, Counters: st, APIKeys: st, Hasher: hasher,
 		Normalizer: instance.Norm{}, IsCommon: password.IsCommon,
 		Logger: logger, NewID: instance.NewSessionID,
 	})

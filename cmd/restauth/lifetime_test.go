@@ -30,8 +30,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // lost.
 func TestShutdownInOrder(t *testing.T) {
 	// Goroutines serve runs: log flusher, HTTP, key reload, revocation
-	// sync, sweep and the store's change listener.
-	const goro = 6
+	// sync, sweep, API key last uses and the store's change listener.
+	const goro = 7
 	stores := map[string]struct {
 		db   func(t *testing.T) string
 		goro int64

@@ -79,14 +79,14 @@ func sample(fams map[string]*dto.MetricFamily, name string, want map[string]stri
 func TestMetricsEndpoint(t *testing.T) {
 	type store struct {
 		db   func(t *testing.T) string
-		goro int64  // The log flusher, HTTP, key reload, revocation sync, sweep, the store listener, metrics.
+		goro int64  // The log flusher, HTTP, key reload, revocation sync, sweep, API key last uses, the store listener, metrics.
 		pool string // A pool that holds a connection while serving.
 	}
 	stores := map[string]store{
-		"sqlite": {func(t *testing.T) string { return filepath.Join(t.TempDir(), "restauth.db") }, 7, "write"},
+		"sqlite": {func(t *testing.T) string { return filepath.Join(t.TempDir(), "restauth.db") }, 8, "write"},
 	}
 	if base := os.Getenv("RESTAUTH_TEST_POSTGRES"); base != "" {
-		stores["postgres"] = store{func(t *testing.T) string { return freshPostgresSchema(t, base) }, 7, "main"}
+		stores["postgres"] = store{func(t *testing.T) string { return freshPostgresSchema(t, base) }, 8, "main"}
 	}
 	for name, st := range stores {
 		t.Run(name, func(t *testing.T) { testMetricsEndpoint(t, st.db(t), st.goro, st.pool) })

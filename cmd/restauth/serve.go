@@ -211,6 +211,9 @@ func serve(ctx context.Context, in *invocation) error {
 	lt.goroutine(&bg, func() { a.reloadKeys(bgCtx, cfg.keyReload) })
 	lt.goroutine(&bg, func() { a.syncRevocations(bgCtx, cfg.revocationSync) })
 	lt.goroutine(&bg, func() { a.sweep(bgCtx, time.Hour) })
+	// Last uses of API keys are written in batches off the request path;
+	// the final batch is written when the background work stops.
+	lt.goroutine(&bg, func() { a.svc.RunAPIKeyUses(bgCtx, 10*time.Second) })
 	// A store shared by several instances (PostgreSQL) announces revocations
 	// and key changes; acting on them at once is what makes a logout on one
 	// instance hold on every other within milliseconds rather than at the

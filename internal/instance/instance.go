@@ -27,6 +27,7 @@ type Store interface {
 	restauth.CounterStore
 	restauth.BrowserStore
 	restauth.KeyStore
+	restauth.APIKeyStore
 }
 
 // Options are what differs between instances.
@@ -109,7 +110,7 @@ func New(ctx context.Context, st Store, opts Options) (*Instance, error) {
 		sessions = opts.Sessions
 	}
 	svc := restauth.NewService(cfg, restauth.Deps{
-		Users: st, Sessions: sessions, Counters: st, Browsers: st,
+		Users: st, Sessions: sessions, Counters: st, Browsers: st, APIKeys: st,
 		Hasher: opts.Hasher, Issuer: token.NewSigner(ring), Verifier: verifier, Refresh: codec,
 		Revocations: revs, Normalizer: Norm{}, IsCommon: password.IsCommon,
 		Logger: opts.Logger, NewID: NewSessionID,
