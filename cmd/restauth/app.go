@@ -29,6 +29,7 @@ type store interface {
 	restauth.CounterStore
 	restauth.KeyStore
 	restauth.Sweeper
+	restauth.MFAStore
 	Ping(ctx context.Context) error
 	MigrationsCurrent(ctx context.Context) (bool, error)
 	Close() error
@@ -232,6 +233,7 @@ func wire(ctx context.Context, cfg *config, st store, logger *slog.Logger) (*app
 		Hasher: hasher, Issuer: token.NewSigner(ring), Verifier: verifier, Refresh: codec,
 		Revocations: revs, Normalizer: unicodeNorm{}, IsCommon: password.IsCommon,
 		Logger: logger, NewID: newSessionID,
+		MFA: st,
 	})
 	return &app{store: st, ring: ring, svc: svc, revs: revs, hasher: hasher, verifier: verifier, logger: logger}, nil
 }

@@ -42,6 +42,7 @@ func toolApp(ctx context.Context, in *invocation) (*app, error) {
 		Users: st, Sessions: st, Counters: st, Hasher: hasher,
 		Normalizer: unicodeNorm{}, IsCommon: password.IsCommon,
 		Logger: logger, NewID: newSessionID,
+		MFA: st,
 	})
 	ring := token.NewRing(st, token.RingOptions{Logger: logger})
 	return &app{store: st, ring: ring, svc: svc, hasher: hasher, logger: logger}, nil

@@ -56,6 +56,7 @@ func NewService(t testing.TB, st Store, cfg restauth.Config, hasher restauth.Pas
 			_, err := rand.Read(b)
 			return base64.RawURLEncoding.EncodeToString(b), err
 		},
+		MFA: st,
 	})
 	return svc, ring
 }
