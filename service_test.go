@@ -36,6 +36,14 @@ func newService(t *testing.T, cfg restauth.Config) (*restauth.Service, *sqlite.D
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newServiceOn(t, cfg, st), st
+}
+
+// newServiceOn wires a Service on st, as another instance sharing the
+// database would be.
+func newServiceOn(t *testing.T, cfg restauth.Config, st *sqlite.DB) *restauth.Service {
+	t.Helper()
+	ctx := context.Background()
 	ring := token.NewRing(st, token.RingOptions{})
 	if err := ring.Load(ctx); err != nil {
 		t.Fatal(err)
@@ -43,7 +51,7 @@ func newService(t *testing.T, cfg restauth.Config) (*restauth.Service, *sqlite.D
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	codec, _ := token.NewRefreshCodec(secret)
-	svc := restauth.NewService(cfg, restauth.Deps{
+	return restauth.NewService(cfg, restauth.Deps{
 		Users: st, Sessions: st, Counters: st,
 		Hasher:   password.New(password.Options{Params: fastParams}),
 		Issuer:   token.NewSigner(ring),
@@ -54,8 +62,8 @@ func newService(t *testing.T, cfg restauth.Config) (*restauth.Service, *sqlite.D
 			rand.Read(b)
 			return base64.RawURLEncoding.EncodeToString(b), nil
 		},
+		MFA: st,
 	})
-	return svc, st
 }
 
 func code(err error) string { return restauth.ErrorCode(err) }
