@@ -2,12 +2,7 @@ package restauth_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base32"
-	"encoding/binary"
 	"errors"
-	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -16,48 +11,8 @@ import (
 	"time"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/internal/totptest"
 )
-
-// rfc6238 is an implementation of RFC 6238 TOTP written from the RFC for
-// the tests, independent of restauth's: HMAC-SHA1 over the big-endian step
-// count T = floor(unix time / 30), dynamic truncation (RFC 4226 section
-// 5.3), and the last digits of the result.
-func rfc6238(key []byte, unix int64, digits int) string {
-	msg := make([]byte, 8)
-	binary.BigEndian.PutUint64(msg, uint64(unix/30))
-	mac := hmac.New(sha1.New, key)
-	mac.Write(msg)
-	h := mac.Sum(nil)
-	o := int(h[19] & 0xf)
-	bin := (int(h[o])&0x7f)<<24 | int(h[o+1])<<16 | int(h[o+2])<<8 | int(h[o+3])
-	mod := 1
-	for range digits {
-		mod *= 10
-	}
-	return fmt.Sprintf("%0*d", digits, bin%mod)
-}
-
-// TestRFC6238Vectors checks the tests' implementation against the SHA-1
-// rows of RFC 6238 appendix B, so that the codes the other tests compute
-// are right by the RFC and not by restauth's own code.
-func TestRFC6238Vectors(t *testing.T) {
-	key := []byte("12345678901234567890")
-	for _, v := range []struct {
-		unix int64
-		want string
-	}{
-		{59, "94287082"},
-		{1111111109, "07081804"},
-		{1111111111, "14050471"},
-		{1234567890, "89005924"},
-		{2000000000, "69279037"},
-		{20000000000, "65353130"},
-	} {
-		if got := rfc6238(key, v.unix, 8); got != v.want {
-			t.Errorf("T=%d: got %s, want %s", v.unix, got, v.want)
-		}
-	}
-}
 
 // mfaUser is a user with a confirmed TOTP authenticator, and what a test
 // needs to act as it.
@@ -69,9 +24,9 @@ type mfaUser struct {
 }
 
 // code returns the user's code at now plus drift steps, computed by the
-// tests' own RFC 6238 implementation.
+// tests' own RFC 6238 implementation (internal/totptest).
 func (m *mfaUser) code(drift int) string {
-	return rfc6238(m.secret, time.Now().Unix()+int64(drift)*30, 6)
+	return totptest.Now(m.secret, drift)
 }
 
 const mfaPassword = "correct horse battery"
@@ -110,7 +65,7 @@ func enrolTOTP(t *testing.T, svc *restauth.Service, name string) *mfaUser {
 	if !strings.HasSuffix(u.Path, ":"+name) {
 		t.Errorf("URI path %q does not name the account %q", u.Path, name)
 	}
-	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(enr.Secret)
+	secret, err := totptest.Secret(enr.Secret)
 	if err != nil || len(secret) != 20 {
 		t.Fatalf("secret %q: %d bytes, %v; want 20 bytes of base32", enr.Secret, len(secret), err)
 	}
@@ -118,7 +73,7 @@ func enrolTOTP(t *testing.T, svc *restauth.Service, name string) *mfaUser {
 	if _, err := svc.Authenticate(ctx, name, mfaPassword, meta); err != nil {
 		t.Fatalf("Authenticate with a pending enrolment: %v, want success", err)
 	}
-	codes, err := svc.ConfirmTOTP(ctx, p, rfc6238(secret, time.Now().Unix(), 6), meta)
+	codes, err := svc.ConfirmTOTP(ctx, p, totptest.Code(secret, time.Now().Unix(), 6), meta)
 	if err != nil {
 		t.Fatalf("ConfirmTOTP: %v", err)
 	}
@@ -265,14 +220,8 @@ func TestTOTPThrottled(t *testing.T) {
 		m := enrolTOTP(t, svc, "alice")
 		time.Sleep(30 * time.Second)
 		tok := mfaToken(t, svc, "alice")
-		wrong := func(c string) string {
-			if c == "000000" {
-				return "000001"
-			}
-			return "000000"
-		}
 		for i := range cfg.AccountFreeFailures {
-			if _, _, err := svc.CompleteLogin(ctx, tok, "totp", wrong(m.code(0)), restauth.ClientMeta{}); code(err) != restauth.EInvalidCode {
+			if _, _, err := svc.CompleteLogin(ctx, tok, "totp", totptest.Wrong(m.secret), restauth.ClientMeta{}); code(err) != restauth.EInvalidCode {
 				t.Fatalf("wrong code %d: %v, want %s", i+1, err, restauth.EInvalidCode)
 			}
 		}
@@ -347,18 +296,18 @@ func TestTOTPEnrolmentRules(t *testing.T) {
 			t.Fatal("a second enrolment kept the first secret")
 		}
 		key := func(e *restauth.TOTPEnrolment) []byte {
-			b, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(e.Secret)
+			b, _ := totptest.Secret(e.Secret)
 			return b
 		}
 		// The replaced secret no longer confirms; a wrong code stores
 		// nothing.
-		if _, err := svc.ConfirmTOTP(ctx, p, rfc6238(key(first), time.Now().Unix(), 6), meta); code(err) != restauth.EInvalidCode {
+		if _, err := svc.ConfirmTOTP(ctx, p, totptest.Code(key(first), time.Now().Unix(), 6), meta); code(err) != restauth.EInvalidCode {
 			t.Fatalf("ConfirmTOTP with the replaced secret: %v, want %s", err, restauth.EInvalidCode)
 		}
 		if has, err := svc.HasSecondFactor(ctx, p.UserID); has || err != nil {
 			t.Fatalf("HasSecondFactor after a wrong code: %v, %v; want false", has, err)
 		}
-		if _, err := svc.ConfirmTOTP(ctx, p, rfc6238(key(second), time.Now().Unix(), 6), meta); err != nil {
+		if _, err := svc.ConfirmTOTP(ctx, p, totptest.Code(key(second), time.Now().Unix(), 6), meta); err != nil {
 			t.Fatalf("ConfirmTOTP: %v", err)
 		}
 		// Confirming ended every other session, and not the current one.
@@ -383,7 +332,7 @@ func TestTOTPEnrolmentRules(t *testing.T) {
 			t.Errorf("DisableTOTP with a malformed code: %v, want %s", err, restauth.EInvalidCode)
 		}
 		time.Sleep(30 * time.Second)
-		if err := svc.DisableTOTP(ctx, p, "", rfc6238(key(second), time.Now().Unix(), 6), meta); err != nil {
+		if err := svc.DisableTOTP(ctx, p, "", totptest.Code(key(second), time.Now().Unix(), 6), meta); err != nil {
 			t.Fatalf("DisableTOTP with a code: %v", err)
 		}
 		if _, err := svc.Authenticate(ctx, "carol", mfaPassword, meta); err != nil {
@@ -423,8 +372,8 @@ func TestCredentialCacheNeverAdmitsMFAUser(t *testing.T) {
 			}
 		}
 		enr, _ := svc.EnrollTOTP(ctx, p)
-		key, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(enr.Secret)
-		if _, err := svc.ConfirmTOTP(ctx, p, rfc6238(key, time.Now().Unix(), 6), meta); err != nil {
+		key, _ := totptest.Secret(enr.Secret)
+		if _, err := svc.ConfirmTOTP(ctx, p, totptest.Code(key, time.Now().Unix(), 6), meta); err != nil {
 			t.Fatal(err)
 		}
 		for i := range 3 {
