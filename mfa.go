@@ -209,6 +209,35 @@ func (s *Service) EnrollTOTP(ctx context.Context, p *Principal) (*TOTPEnrolment,
 	}, nil
 }
 
+// PendingTOTP returns the caller's enrolment awaiting confirmation, so that
+// a page can show its secret again until it is confirmed; ErrNotFound
+// (with its own message) when none is pending. A confirmed secret is never
+// returned.
+func (s *Service) PendingTOTP(ctx context.Context, p *Principal) (*TOTPEnrolment, error) {
+	st, err := s.mfaStore()
+	if err != nil {
+		return nil, err
+	}
+	rec, err := st.TOTP(ctx, p.UserID)
+	if errors.Is(err, ErrNotFound) || err == nil && !rec.ConfirmedAt.IsZero() {
+		return nil, errNoPending
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &TOTPEnrolment{Secret: totpEncoding.EncodeToString(rec.Secret), URI: totpURI(s.cfg.Issuer, p.Username, rec.Secret)}, nil
+}
+
+// FactorOf names the factor a code typed into one field is for: six digits
+// (spaces aside) are a TOTP code, anything else is taken as a recovery
+// code.
+func FactorOf(code string) string {
+	if _, ok := normalizeTOTPCode(code); ok {
+		return FactorTOTP
+	}
+	return FactorRecoveryCode
+}
+
 // ConfirmTOTP activates the caller's pending enrolment when code is its
 // current code (within the drift), and returns the recovery codes, shown
 // this once. Every other session of the caller ends: they were opened with
@@ -284,11 +313,7 @@ func (s *Service) DisableTOTP(ctx context.Context, p *Principal, password, code 
 			return errWrongPassword
 		}
 	case code != "":
-		factor := FactorTOTP
-		if _, ok := normalizeTOTPCode(code); !ok {
-			factor = FactorRecoveryCode
-		}
-		if err := s.checkFactor(ctx, p.UserID, factor, code, meta); err != nil {
+		if err := s.checkFactor(ctx, p.UserID, FactorOf(code), code, meta); err != nil {
 			return err
 		}
 	default:

@@ -296,6 +296,9 @@ func (s *server) postSignin(w http.ResponseWriter, r *http.Request) {
 	// it, so that the new identifier is the only one that works.
 	previous, _ := s.current(w, r)
 	_, sess, cookie, err := s.svc.SignIn(ctx, name, pw, s.meta(r))
+	if s.mfaStep(w, r, err, returnTo) {
+		return
+	}
 	if err != nil {
 		v := s.newView(r, "title_signin")
 		v.Values["username"], v.ReturnTo = name, returnTo
@@ -349,6 +352,9 @@ func (s *server) accountView(r *http.Request, p *restauth.Principal) (*view, err
 		}
 		v.Sessions = append(v.Sessions, sv)
 	}
+	if err := s.fillMFA(r, p, v); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 
@@ -380,13 +386,7 @@ func (s *server) accountRefusal(w http.ResponseWriter, r *http.Request, p *resta
 // emptyPassword asks for the password a form needs before anything is
 // checked, so that an empty field costs no attempt against the tarpit.
 func (s *server) emptyPassword(w http.ResponseWriter, r *http.Request, p *restauth.Principal, field string) {
-	v, err := s.accountView(r, p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v.Errors[field] = msg("err_password_empty")
-	s.render(w, r, http.StatusBadRequest, "account", v)
+	s.accountFieldError(w, r, p, field, "err_password_empty")
 }
 
 func (s *server) postEndSession(w http.ResponseWriter, r *http.Request) {

@@ -99,6 +99,7 @@ func NewServer(cfg Config, deps Deps, next http.Handler) http.Handler {
 // API. Method-less, so that a wrong method gets the pages' 405.
 var routePatterns = []string{
 	pathSignup, pathSignin, pathSignout, pathAccount, pathAccount + "/",
+	pathSigninMFA,
 	"/pages/",
 }
 
@@ -120,6 +121,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/sessions/end-others", s.postEndOthers)
 	mux.HandleFunc("POST /account/password", s.postPassword)
 	mux.HandleFunc("POST /account/delete", s.postDelete)
+	s.mfaRoutes(mux)
 	mux.HandleFunc("/", s.notFound)
 }
 

@@ -23,7 +23,7 @@ func msg(key string, args ...any) string {
 }
 
 // pageNames are the templates, each rendered inside layout.html.
-var pageNames = []string{"signup", "signin", "account", "error"}
+var pageNames = []string{"signup", "signin", "account", "error", "mfa"}
 
 func mustParse() map[string]*template.Template {
 	funcs := template.FuncMap{"t": msg}
@@ -58,6 +58,8 @@ type view struct {
 	MaxUsername int
 
 	Sessions []sessionView
+
+	MFA mfaView
 }
 
 // sessionView is one row of the account page's session list.
@@ -152,6 +154,8 @@ var notices = map[string]string{
 	"deleted":         "done_deleted",
 	"session-gone":    "done_session_gone",
 	"session-expired": "done_session_expired",
+	"mfa-expired":     "done_mfa_expired",
+	"totp-off":        "done_totp_off",
 }
 
 // render writes the page with status. It renders into a buffer first, so
