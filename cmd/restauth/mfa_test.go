@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/restauth/restauth"
@@ -79,5 +80,58 @@ func TestUserMFAReset(t *testing.T) {
 	}
 	if _, _, err := svc.Login(ctx, "grace", "a fine passphrase", restauth.ClientMeta{}); err != nil {
 		t.Errorf("the password alone after mfa-reset: %v, want success", err)
+	}
+}
+
+// TestTOTPEndToEnd runs the TOTP flow against the real program: enrolment,
+// the refused password over HTTP Basic, the two-step login, and a log that
+// holds none of the secrets involved.
+func TestTOTPEndToEnd(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "restauth.db")
+	base, logs := startServer(t, map[string]string{"RESTAUTH_DB": db})
+	const pw = "python is fun"
+	if r := do(t, "POST", base+"/api/users", `{"username":"miguel","password":"python is fun"}`, ""); r.status != 201 {
+		t.Fatalf("register: %d %s", r.status, r.raw)
+	}
+	r := do(t, "GET", base+"/api/token", "", basicAuth("miguel", pw))
+	if r.status != 200 {
+		t.Fatalf("token: %d %s", r.status, r.raw)
+	}
+	bearer := "Bearer " + r.body["token"].(string)
+	r = do(t, "POST", base+"/api/users/me/totp", "", bearer)
+	if r.status != 200 {
+		t.Fatalf("enrol: %d %s", r.status, r.raw)
+	}
+	secret, err := totptest.SecretOf(r.body["otpauth_uri"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = do(t, "POST", base+"/api/users/me/totp/confirm", `{"code":"`+totptest.Now(secret, 0)+`"}`, bearer)
+	if r.status != 200 {
+		t.Fatalf("confirm: %d %s", r.status, r.raw)
+	}
+	recovery := r.body["recovery_codes"].([]any)
+
+	r = do(t, "GET", base+"/api/token", "", basicAuth("miguel", pw))
+	if r.status != 401 || r.body["error"] != "mfa_required" {
+		t.Fatalf("GET /api/token with the password: %d %s, want 401 mfa_required", r.status, r.raw)
+	}
+	r = do(t, "POST", base+"/api/tokens", "", basicAuth("miguel", pw))
+	tok, _ := r.body["mfa_token"].(string)
+	if r.status != 401 || tok == "" {
+		t.Fatalf("login: %d %s, want 401 with an mfa_token", r.status, r.raw)
+	}
+	code := totptest.Now(secret, 1)
+	r = do(t, "POST", base+"/api/tokens/mfa", `{"mfa_token":"`+tok+`","code":"`+code+`"}`, "")
+	if r.status != 200 {
+		t.Fatalf("second step: %d %s", r.status, r.raw)
+	}
+	if r := do(t, "GET", base+"/api/resource", "", "Bearer "+r.body["access_token"].(string)); r.status != 200 {
+		t.Fatalf("the completed login's token: %d %s", r.status, r.raw)
+	}
+	for _, s := range []string{pw, tok, code, totptest.Secret32(secret), recovery[0].(string)} {
+		if strings.Contains(logs.String(), s) {
+			t.Errorf("the log contains a secret (%.6s…)", s)
+		}
 	}
 }

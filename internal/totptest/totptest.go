@@ -62,6 +62,11 @@ func Secret(b32 string) ([]byte, error) {
 	return base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(b32)
 }
 
+// Secret32 is the base32 form of key, as the enrolment shows it.
+func Secret32(key []byte) string {
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(key)
+}
+
 // SecretOf returns the secret an otpauth://totp/ URI carries, after
 // checking that the URI asks for what Code computes (SHA1, 6 digits, 30
 // seconds).
