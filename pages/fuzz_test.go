@@ -70,6 +70,12 @@ func seedFuzzPages(f *testing.F) {
 	add("POST", "/account/password", true, nil, "current_password={pw}&new_password=another+horse+battery")
 	add("POST", "/account/delete", true, nil, "delete_password={pw}")
 	add("POST", "/signout", true, nil, "")
+	add("POST", "/signin/mfa", false, nil, "mfa_token=x&code=123456&return_to=%2Faccount")
+	add("POST", "/account/totp", true, nil, "")
+	add("GET", "/account/totp/qr.png", true, nil, "")
+	add("POST", "/account/totp/confirm", true, nil, "code=123456")
+	add("POST", "/account/totp/disable", true, nil, "totp_password={pw}")
+	add("POST", "/account/totp/disable", true, nil, "totp_code=abcd-efgh-ijkm-nopq")
 	add("POST", "/account/password", true, []string{"Sec-Fetch-Site", "cross-site"}, "current_password={pw}&new_password=another+horse+battery")
 }
 
