@@ -41,15 +41,15 @@ const BrowserCookieBytes = 32
 const touchEvery = time.Minute
 
 var (
-	errNoBrowserStore = errors.New("the session store does not keep browser sessions")
+	errNoBrowserStore = errors.New("the Service was given no browser-session store")
 	errBadCookie      = &Error{Code: EInvalidToken, Message: "the browser session has ended"}
 )
 
 func (s *Service) browserStore() (BrowserStore, error) {
-	if b, ok := s.deps.Sessions.(BrowserStore); ok {
-		return b, nil
+	if s.deps.Browsers == nil {
+		return nil, errNoBrowserStore
 	}
-	return nil, errNoBrowserStore
+	return s.deps.Browsers, nil
 }
 
 // HashBrowserCookie returns the stored form of a browser session cookie.

@@ -154,7 +154,11 @@ type UserStore interface {
 	DeleteUser(ctx context.Context, id int64, now time.Time) ([]string, error)
 }
 
-// SessionStore persists sessions and their refresh tokens.
+// SessionStore persists sessions and their refresh tokens. Where a method
+// selects live sessions (ListSessions, ReuseSession) its conditions are
+// Session.Live written as a query, so that the database does the
+// selecting; the Service still judges every session it acts on with Live,
+// the one statement of the rule.
 type SessionStore interface {
 	CreateSession(ctx context.Context, s *Session, refresh *RefreshRecord) error
 	Session(ctx context.Context, id string) (*Session, error)
@@ -199,8 +203,7 @@ type CounterStore interface {
 	Decr(ctx context.Context, key string) error
 }
 
-// PasswordHasher hashes and verifies passwords. Errors that carry a
-// RetryAfter() method mean the hashing capacity is exhausted.
+// PasswordHasher hashes and verifies passwords.
 type PasswordHasher interface {
 	Hash(ctx context.Context, password string) (string, error)
 	// Verify reports whether password matches hash, and whether hash should
@@ -210,6 +213,10 @@ type PasswordHasher interface {
 	// once, so that a flood is shed before it costs a store round trip. A
 	// hasher without an admission limit returns false.
 	Saturated() bool
+	// Busy reports whether err, returned by Hash or Verify, means the
+	// hashing capacity is exhausted, and how long the client should wait
+	// before retrying.
+	Busy(err error) (retryAfter time.Duration, busy bool)
 }
 
 // TokenIssuer signs access tokens.

@@ -2,8 +2,6 @@ package restauth_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -12,9 +10,9 @@ import (
 	"time"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/internal/instance"
 	"github.com/restauth/restauth/password"
 	"github.com/restauth/restauth/sqlite"
-	"github.com/restauth/restauth/token"
 )
 
 // countingHasher counts the verifications that reach the real hasher.
@@ -28,9 +26,9 @@ func (h *countingHasher) Verify(ctx context.Context, pw, hash string) (bool, boo
 	return h.PasswordHasher.Verify(ctx, pw, hash)
 }
 
-// instance is one Service on a shared store, with its own revocation view,
+// peer is one Service on a shared store, with its own revocation view,
 // as one process of a deployment is.
-type instance struct {
+type peer struct {
 	svc    *restauth.Service
 	revs   *restauth.RevocationSet
 	hasher *countingHasher
@@ -55,38 +53,21 @@ func openStore(t testing.TB, memory bool) *sqlite.DB {
 
 // newInstance wires a Service on st that counts its verifications; a
 // sessions store given replaces st for sessions.
-func newInstance(t testing.TB, st *sqlite.DB, cfg restauth.Config, sessions ...restauth.SessionStore) *instance {
+func newInstance(t testing.TB, st *sqlite.DB, cfg restauth.Config, sessions ...restauth.SessionStore) *peer {
 	t.Helper()
-	ctx := context.Background()
-	ring := token.NewRing(st, token.RingOptions{})
-	if err := ring.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	codec, _ := token.NewRefreshCodec(secret)
-	in := &instance{
+	in := &peer{
 		revs:   restauth.NewRevocationSet(cfg.RevocationKeep()),
 		hasher: &countingHasher{PasswordHasher: password.New(password.Options{Params: fastParams})},
 	}
-	var ss restauth.SessionStore = st
+	opts := instance.Options{Config: cfg, Hasher: in.hasher, Revocations: in.revs, VerifierCacheSize: -1}
 	if len(sessions) > 0 {
-		ss = sessions[0]
+		opts.Sessions = sessions[0]
 	}
-	in.svc = restauth.NewService(cfg, restauth.Deps{
-		Users: st, Sessions: ss, Counters: st,
-		Hasher:      in.hasher,
-		Issuer:      token.NewSigner(ring),
-		Verifier:    token.NewVerifier(ring, token.VerifierOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.Leeway, CacheSize: -1}),
-		Refresh:     codec,
-		Revocations: in.revs,
-		Normalizer:  testNorm{}, IsCommon: password.IsCommon,
-		NewID: func() (string, error) {
-			b := make([]byte, 16)
-			rand.Read(b)
-			return base64.RawURLEncoding.EncodeToString(b), nil
-		},
-	})
+	inst, err := instance.New(context.Background(), st, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.svc = inst.Service
 	return in
 }
 

@@ -23,8 +23,11 @@ type Normalizer interface {
 
 // Deps are the Service's collaborators.
 type Deps struct {
-	Users       UserStore
-	Sessions    SessionStore
+	Users    UserStore
+	Sessions SessionStore
+	// Browsers keeps the browser sessions of the pages; nil when the
+	// pages are not served (their calls then fail).
+	Browsers    BrowserStore
 	Counters    CounterStore
 	Hasher      PasswordHasher
 	Issuer      TokenIssuer
@@ -305,7 +308,7 @@ func (s *Service) authenticate(ctx context.Context, username, password string, m
 	}
 	ok, rehash, err := s.deps.Hasher.Verify(ctx, password, u.PasswordHash)
 	if err != nil {
-		if ra := retryAfter(err); ra > 0 {
+		if _, busy := s.deps.Hasher.Busy(err); busy {
 			return nil, false, s.hashErr(err)
 		}
 		// A hash the verifier cannot read (a tampered or foreign row) never
@@ -508,18 +511,10 @@ func tooMany(wait time.Duration) error {
 	return &Error{Code: ETooManyRequests, Message: "too many attempts; retry later", RetryAfter: max(wait, time.Second)}
 }
 
-func retryAfter(err error) time.Duration {
-	var ra interface{ RetryAfter() time.Duration }
-	if errors.As(err, &ra) {
-		return max(ra.RetryAfter(), time.Second)
-	}
-	return 0
-}
-
 // hashErr maps a hasher failure: a full admission gate becomes EOverloaded.
 func (s *Service) hashErr(err error) error {
-	if ra := retryAfter(err); ra > 0 {
-		return &Error{Code: EOverloaded, Message: "the server is busy; retry shortly", RetryAfter: ra, Err: err}
+	if ra, busy := s.deps.Hasher.Busy(err); busy {
+		return &Error{Code: EOverloaded, Message: "the server is busy; retry shortly", RetryAfter: max(ra, time.Second), Err: err}
 	}
 	return err
 }
@@ -726,8 +721,10 @@ func (s *Service) RefreshTokens(ctx context.Context, refreshToken string, meta C
 		return nil, err
 	}
 	sess := res.Session
-	// The session's state is judged as it was before this rotation touched it.
-	if !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) {
+	// The session is judged by the one liveness rule, Session.Live, as it
+	// was before this rotation touched it: revoked, past its absolute
+	// expiry, or idle for too long all end it.
+	if !sess.Live(now, s.cfg.SessionIdle) {
 		return nil, errBadRefresh
 	}
 	if !res.Consumed {
@@ -741,8 +738,6 @@ func (s *Service) RefreshTokens(ctx context.Context, refreshToken string, meta C
 		if child, err = s.deps.Refresh.Open(res.ChildSealed, parent); err != nil {
 			return nil, errBadRefresh
 		}
-	} else if s.cfg.SessionIdle > 0 && !now.Before(sess.LastUsedAt.Add(s.cfg.SessionIdle)) {
-		return nil, errBadRefresh
 	}
 	u, err := s.deps.Users.UserByID(ctx, sess.UserID)
 	if errors.Is(err, ErrNotFound) {

@@ -2,8 +2,6 @@ package restauth_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -11,23 +9,17 @@ import (
 	"testing/synctest"
 	"time"
 
-	"golang.org/x/text/unicode/norm"
-
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/internal/instance"
 	"github.com/restauth/restauth/password"
 	"github.com/restauth/restauth/sqlite"
-	"github.com/restauth/restauth/token"
 )
-
-type testNorm struct{}
-
-func (testNorm) NFC(s string) string  { return norm.NFC.String(s) }
-func (testNorm) NFKC(s string) string { return norm.NFKC.String(s) }
 
 var fastParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-// newService wires a Service on a real SQLite file. Inside a synctest
-// bubble the store's goroutines belong to the bubble and time is fake.
+// newService wires a Service on a real SQLite file, as the server does,
+// with every token verified in full. Inside a synctest bubble the store's
+// goroutines belong to the bubble and time is fake.
 func newService(t *testing.T, cfg restauth.Config) (*restauth.Service, *sqlite.DB) {
 	t.Helper()
 	ctx := context.Background()
@@ -43,27 +35,13 @@ func newService(t *testing.T, cfg restauth.Config) (*restauth.Service, *sqlite.D
 // database would be.
 func newServiceOn(t *testing.T, cfg restauth.Config, st *sqlite.DB) *restauth.Service {
 	t.Helper()
-	ctx := context.Background()
-	ring := token.NewRing(st, token.RingOptions{})
-	if err := ring.Load(ctx); err != nil {
+	inst, err := instance.New(context.Background(), st, instance.Options{
+		Config: cfg, Hasher: password.New(password.Options{Params: fastParams}), VerifierCacheSize: -1,
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	codec, _ := token.NewRefreshCodec(secret)
-	return restauth.NewService(cfg, restauth.Deps{
-		Users: st, Sessions: st, Counters: st,
-		Hasher:   password.New(password.Options{Params: fastParams}),
-		Issuer:   token.NewSigner(ring),
-		Verifier: token.NewVerifier(ring, token.VerifierOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.Leeway, CacheSize: -1}),
-		Refresh:  codec, Normalizer: testNorm{}, IsCommon: password.IsCommon,
-		NewID: func() (string, error) {
-			b := make([]byte, 16)
-			rand.Read(b)
-			return base64.RawURLEncoding.EncodeToString(b), nil
-		},
-		MFA: st,
-	})
+	return inst.Service
 }
 
 func code(err error) string { return restauth.ErrorCode(err) }

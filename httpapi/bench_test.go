@@ -3,8 +3,6 @@ package httpapi
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/internal/instance"
 	"github.com/restauth/restauth/password"
 	"github.com/restauth/restauth/sqlite"
 	"github.com/restauth/restauth/token"
@@ -35,6 +34,12 @@ type benchStack struct {
 // default level to w through a batching handler like cmd/restauth's, so
 // that the request log's cost is measured too.
 func newBenchStack(b testing.TB, w io.Writer) *benchStack {
+	return newObservedBenchStack(b, w, nil)
+}
+
+// newObservedBenchStack is newBenchStack with a request observer made by
+// obs, when it is not nil: the production wiring with --metrics-addr set.
+func newObservedBenchStack(b testing.TB, w io.Writer, obs func(*restauth.RevocationSet, *token.Verifier, *password.Hasher) RequestObserver) *benchStack {
 	b.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
@@ -42,32 +47,13 @@ func newBenchStack(b testing.TB, w io.Writer) *benchStack {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	cfg := restauth.DefaultConfig()
-	ring := token.NewRing(st, token.RingOptions{})
-	if err := ring.Load(ctx); err != nil {
-		b.Fatal(err)
-	}
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	codec, err := token.NewRefreshCodec(secret)
+	logger := slog.New(newBenchLogHandler(w))
+	hasher := password.New(password.Options{Params: fastParams})
+	inst, err := instance.New(ctx, st, instance.Options{Config: restauth.DefaultConfig(), Hasher: hasher, Logger: logger})
 	if err != nil {
 		b.Fatal(err)
 	}
-	logger := slog.New(newBenchLogHandler(w))
-	svc := restauth.NewService(cfg, restauth.Deps{
-		Users: st, Sessions: st, Counters: st,
-		Hasher:      password.New(password.Options{Params: fastParams}),
-		Issuer:      token.NewSigner(ring),
-		Verifier:    token.NewVerifier(ring, token.VerifierOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.Leeway}),
-		Refresh:     codec,
-		Revocations: restauth.NewRevocationSet(cfg.RevocationKeep()),
-		Normalizer:  testNorm{}, IsCommon: password.IsCommon, Logger: logger,
-		NewID: func() (string, error) {
-			b := make([]byte, 16)
-			_, err := rand.Read(b)
-			return base64.RawURLEncoding.EncodeToString(b), err
-		},
-	})
+	svc := inst.Service
 	meta := restauth.ClientMeta{IP: "127.0.0.1"}
 	if _, err := svc.Register(ctx, "bench-000001", "restauth bench password", meta); err != nil {
 		b.Fatal(err)
@@ -76,7 +62,11 @@ func newBenchStack(b testing.TB, w io.Writer) *benchStack {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := NewServer(Config{}, Deps{Service: svc, Logger: logger, JWKS: ring.JWKS, Ready: st.Ping})
+	var o RequestObserver
+	if obs != nil {
+		o = obs(inst.Revocations, inst.Verifier, hasher)
+	}
+	h := NewServer(Config{}, Deps{Service: svc, Logger: logger, JWKS: inst.Ring.JWKS, Ready: st.Ping, Observer: o})
 	return &benchStack{handler: h, token: pair.AccessToken}
 }
 

@@ -98,13 +98,19 @@ func TestHonestParallelClientsNotThrottled(t *testing.T) {
 // guesses at an existing and at an unknown account: each is hashed at most
 // AccountFreeFailures times, the rest answered 429 without a hash, and the
 // two accounts are throttled alike. A correct password sent during the burst
-// may not slip in either.
+// may not slip in either. The tarpit's first delay is set to an hour: with
+// the default (one second) the tarpit rightly lets one more guess through
+// once a second has passed since the first failure, which a burst takes on
+// a busy machine, and the test would then decide on the clock rather than
+// on the in-flight bound it checks.
 func TestConcurrentGuessesHashAtMostFreeBudget(t *testing.T) {
 	const burst = 40
 	for _, name := range []string{"alice", "nobody"} {
 		t.Run(name, func(t *testing.T) {
 			h := &countingHasher{PasswordHasher: password.New(password.Options{Params: fastParams})}
-			e := newEnvWith(t, envExtras{hasher: h})
+			e := newEnvWith(t, envExtras{hasher: h}, func(c *restauth.Config, _ *Config) {
+				c.AccountDelayBase, c.AccountDelayMax, c.AccountWindow = time.Hour, time.Hour, 2*time.Hour
+			})
 			e.register("alice", "correct horse battery")
 			before := h.verifies.Load()
 			got := e.parallel(burst, "GET", "/api/resource", basic(name, "wrong horse battery"))

@@ -1,6 +1,9 @@
 package httpapi
 
-import "github.com/restauth/restauth/internal/teststore"
+import (
+	"github.com/restauth/restauth/internal/instance"
+	"github.com/restauth/restauth/internal/teststore"
+)
 
 // The stores the HTTP tests run on, and the row snapshots that prove a
 // refused request stored nothing, come from teststore, which the pages'
@@ -20,7 +23,7 @@ var (
 	takeSnapshot  = teststore.TakeSnapshot
 )
 
-// testNorm and fastParams are the shared test Normalizer and hashing cost.
-type testNorm = teststore.Norm
+// testNorm and fastParams are the shared Normalizer and test hashing cost.
+type testNorm = instance.Norm
 
 var fastParams = teststore.FastParams

@@ -257,10 +257,15 @@ type overloaded struct{ restauth.PasswordHasher }
 type busyErr struct{}
 
 func (busyErr) Error() string                                   { return "busy" }
-func (busyErr) RetryAfter() time.Duration                       { return 2 * time.Second }
 func (overloaded) Hash(context.Context, string) (string, error) { return "", busyErr{} }
 func (overloaded) Verify(context.Context, string, string) (bool, bool, error) {
 	return false, false, busyErr{}
+}
+
+// Busy recognises the hasher's own refusal, as password.Hasher does.
+func (overloaded) Busy(err error) (time.Duration, bool) {
+	_, ok := err.(busyErr)
+	return 2 * time.Second, ok
 }
 
 // TestBusy checks that a full hashing gate becomes a 503 "busy" page with

@@ -130,6 +130,16 @@ func (h *Hasher) compute(f func()) {
 // *BusyError without waiting.
 func (h *Hasher) Saturated() bool { return h.gate.Saturated() }
 
+// Busy reports whether err, returned by Hash or Verify, is a *BusyError
+// (hashing capacity exhausted), and when the client should retry.
+func (h *Hasher) Busy(err error) (time.Duration, bool) {
+	var be *BusyError
+	if errors.As(err, &be) {
+		return be.RetryAfter(), true
+	}
+	return 0, false
+}
+
 // Params returns the argon2id parameters of new hashes.
 func (h *Hasher) Params() Params { return h.params }
 

@@ -73,7 +73,7 @@ func parseNotification(payload string) (kind, schema string, ok bool) {
 // returned.
 func (db *DB) Listen(ctx context.Context, onRevoke, onKeys func(), logger *slog.Logger) {
 	if logger == nil {
-		logger = slog.Default()
+		logger = slog.New(slog.DiscardHandler)
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()

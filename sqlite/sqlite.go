@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"runtime"
@@ -353,4 +354,12 @@ func lookupErr(op string, err error) error {
 // column holds whole.
 func invalidData(err error) bool {
 	return errors.Is(err, errInvalidText) || sqliteCode(err)&0xff == sqlite3.SQLITE_TOOBIG
+}
+
+// Listen waits until ctx ends. SQLite has no notifications between
+// processes: the instances sharing a file (and the operator commands) learn
+// of revocations and key changes through the periodic resync. It exists so
+// that every store serves the same interface.
+func (db *DB) Listen(ctx context.Context, onRevoke, onKeys func(), logger *slog.Logger) {
+	<-ctx.Done()
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,23 +11,24 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/text/unicode/norm"
-
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/internal/instance"
 	"github.com/restauth/restauth/password"
 	"github.com/restauth/restauth/sqlite"
 	"github.com/restauth/restauth/token"
 )
 
-// store is what restauth needs from a database: the domain's stores plus
-// health checks.
+// store is what restauth needs from a database: the domain's stores, the
+// sweeper, change notifications and health checks.
 type store interface {
-	restauth.UserStore
-	restauth.SessionStore
-	restauth.CounterStore
-	restauth.KeyStore
+	instance.Store
 	restauth.Sweeper
 	restauth.MFAStore
+	// Listen calls onRevoke when sessions or credentials have been revoked
+	// and onKeys when signing keys have changed, by this instance or any
+	// other on the database, until ctx ends. A store without notifications
+	// (SQLite) only waits: the periodic resync covers it.
+	Listen(ctx context.Context, onRevoke, onKeys func(), logger *slog.Logger)
 	Ping(ctx context.Context) error
 	MigrationsCurrent(ctx context.Context) (bool, error)
 	Close() error
@@ -176,12 +175,6 @@ func scrubDSN(dsn, msg string) string {
 	return msg
 }
 
-// unicodeNorm adapts golang.org/x/text to the domain's Normalizer.
-type unicodeNorm struct{}
-
-func (unicodeNorm) NFC(s string) string  { return norm.NFC.String(s) }
-func (unicodeNorm) NFKC(s string) string { return norm.NFKC.String(s) }
-
 // app is a wired restauth: the Service and what serves it.
 type app struct {
 	store  store
@@ -194,57 +187,23 @@ type app struct {
 	logger   *slog.Logger
 }
 
-// refreshSecretName names the stored secret that seals refresh-token
-// children during the rotation grace window.
-const refreshSecretName = "refresh-seal-v1"
-
 // wire builds the serving Service on an open store: it loads the signing
 // keys (generating the first), the refresh-sealing secret and the
 // revocations.
 func wire(ctx context.Context, cfg *config, st store, logger *slog.Logger) (*app, error) {
-	ring := token.NewRing(st, token.RingOptions{Logger: logger})
-	if err := ring.Load(ctx); err != nil {
-		if errors.Is(err, token.ErrUnusableKey) {
-			return nil, fmt.Errorf("%v. Tokens it signed can no longer be verified; to retire it and sign with a new key, run: restauth keys rotate (with the same --db), then start again", err)
-		}
-		return nil, fmt.Errorf("load signing keys: %s", describe(err))
-	}
-	secret, err := st.Secret(ctx, refreshSecretName, func() ([]byte, error) {
-		b := make([]byte, 32)
-		_, err := rand.Read(b)
-		return b, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load refresh secret: %s", describe(err))
-	}
-	codec, err := token.NewRefreshCodec(secret)
-	if err != nil {
-		return nil, fmt.Errorf("the stored refresh secret cannot be used: %w", err)
-	}
-	d := cfg.domain
-	verifier := token.NewVerifier(ring, token.VerifierOptions{Issuer: d.Issuer, Audience: d.Audience, Leeway: d.Leeway})
-	revs := restauth.NewRevocationSet(d.RevocationKeep())
-	if err := revs.Sync(ctx, st, time.Now()); err != nil {
-		return nil, fmt.Errorf("load revocations: %s", describe(err))
-	}
 	hasher := password.New(cfg.hash)
-	svc := restauth.NewService(d, restauth.Deps{
-		Users: st, Sessions: st, Counters: st,
-		Hasher: hasher, Issuer: token.NewSigner(ring), Verifier: verifier, Refresh: codec,
-		Revocations: revs, Normalizer: unicodeNorm{}, IsCommon: password.IsCommon,
-		Logger: logger, NewID: newSessionID,
-		MFA: st,
-	})
-	return &app{store: st, ring: ring, svc: svc, revs: revs, hasher: hasher, verifier: verifier, logger: logger}, nil
-}
-
-// newSessionID returns 128 random bits, URL-safe.
-func newSessionID() (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
+	inst, err := instance.New(ctx, st, instance.Options{Config: cfg.domain, Hasher: hasher, Logger: logger})
+	var stage *instance.StageError
+	switch {
+	case errors.As(err, &stage) && errors.Is(err, token.ErrUnusableKey):
+		return nil, fmt.Errorf("%v. Tokens it signed can no longer be verified; to retire it and sign with a new key, run: restauth keys rotate (with the same --db), then start again", stage.Err)
+	case errors.As(err, &stage):
+		return nil, fmt.Errorf("%s: %s", stage.Stage, describe(stage.Err))
+	case err != nil:
+		return nil, err
 	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
+	return &app{store: st, ring: inst.Ring, svc: inst.Service, revs: inst.Revocations, hasher: hasher,
+		verifier: inst.Verifier, logger: logger}, nil
 }
 
 // ready reports whether the database answers and its migrations are

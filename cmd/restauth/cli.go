@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/internal/instance"
 	"github.com/restauth/restauth/password"
 	"github.com/restauth/restauth/sqlite"
 	"github.com/restauth/restauth/token"
@@ -40,8 +41,8 @@ func toolApp(ctx context.Context, in *invocation) (*app, error) {
 	hasher := password.New(opts)
 	svc := restauth.NewService(in.cfg.domain, restauth.Deps{
 		Users: st, Sessions: st, Counters: st, Hasher: hasher,
-		Normalizer: unicodeNorm{}, IsCommon: password.IsCommon,
-		Logger: logger, NewID: newSessionID,
+		Normalizer: instance.Norm{}, IsCommon: password.IsCommon,
+		Logger: logger, NewID: instance.NewSessionID,
 		MFA: st,
 	})
 	ring := token.NewRing(st, token.RingOptions{Logger: logger})

@@ -37,7 +37,7 @@ func TestMultiInstanceHonestClients(t *testing.T) {
 	}
 	type pair struct {
 		name string
-		a, b *instance
+		a, b *peer
 	}
 	var pairs []pair
 	var wg sync.WaitGroup
@@ -68,7 +68,7 @@ func TestMultiInstanceHonestClients(t *testing.T) {
 				start := make(chan struct{})
 				var wg sync.WaitGroup
 				for j := range n {
-					in := []*instance{p.a, p.b}[j%2]
+					in := []*peer{p.a, p.b}[j%2]
 					wg.Go(func() {
 						<-start
 						r, err := send(route.method, in.base+route.path, "", basicAuth(name, password))
@@ -160,7 +160,7 @@ func TestMultiInstanceHonestClients(t *testing.T) {
 		}
 		var tok string
 		for i := range 6 {
-			tok = getToken(t, []*instance{a, b}[i%2], "gina", password)
+			tok = getToken(t, []*peer{a, b}[i%2], "gina", password)
 		}
 		r := mustSend(t, "GET", a.base+"/api/sessions", "", "Bearer "+tok)
 		list, _ := r.body["sessions"].([]any)

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/internal/instance"
 	"github.com/restauth/restauth/postgres"
 	"github.com/restauth/restauth/sqlite"
 )
@@ -491,7 +492,7 @@ func TestImportFlags(t *testing.T) {
 // first, then the database's, and a name that would be too long falls back
 // to user-ID.
 func TestImportPlanRenames(t *testing.T) {
-	svc := restauth.NewService(restauth.DefaultConfig(), restauth.Deps{Normalizer: unicodeNorm{}})
+	svc := restauth.NewService(restauth.DefaultConfig(), restauth.Deps{Normalizer: instance.Norm{}})
 	h := "pbkdf2:sha256:260000$FwgSECw10X7ASiB0$6a022a2b70c7f87371c7fd5e72640ad3fb94e853400b3d1deeb9355bdc1b8a97"
 	long := strings.Repeat("x", 63)
 	user := func(id int64, name string) sourceUser {

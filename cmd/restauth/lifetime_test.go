@@ -29,17 +29,20 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // the store and the logs in that order, and that no buffered log line was
 // lost.
 func TestShutdownInOrder(t *testing.T) {
+	// Goroutines serve runs: log flusher, HTTP, key reload, revocation
+	// sync, sweep and the store's change listener.
+	const goro = 6
 	stores := map[string]struct {
 		db   func(t *testing.T) string
-		goro int64 // Goroutines serve runs: log flusher, HTTP, key reload, revocation sync, sweep (and LISTEN).
+		goro int64
 	}{
-		"sqlite": {func(t *testing.T) string { return filepath.Join(t.TempDir(), "restauth.db") }, 5},
+		"sqlite": {func(t *testing.T) string { return filepath.Join(t.TempDir(), "restauth.db") }, goro},
 	}
 	if base := os.Getenv("RESTAUTH_TEST_POSTGRES"); base != "" {
 		stores["postgres"] = struct {
 			db   func(t *testing.T) string
 			goro int64
-		}{func(t *testing.T) string { return freshPostgresSchema(t, base) }, 6}
+		}{func(t *testing.T) string { return freshPostgresSchema(t, base) }, goro}
 	}
 	for name, st := range stores {
 		t.Run(name, func(t *testing.T) {

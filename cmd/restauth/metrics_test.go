@@ -79,11 +79,11 @@ func sample(fams map[string]*dto.MetricFamily, name string, want map[string]stri
 func TestMetricsEndpoint(t *testing.T) {
 	type store struct {
 		db   func(t *testing.T) string
-		goro int64  // The log flusher, HTTP, key reload, revocation sync, sweep, metrics (and LISTEN).
+		goro int64  // The log flusher, HTTP, key reload, revocation sync, sweep, the store listener, metrics.
 		pool string // A pool that holds a connection while serving.
 	}
 	stores := map[string]store{
-		"sqlite": {func(t *testing.T) string { return filepath.Join(t.TempDir(), "restauth.db") }, 6, "write"},
+		"sqlite": {func(t *testing.T) string { return filepath.Join(t.TempDir(), "restauth.db") }, 7, "write"},
 	}
 	if base := os.Getenv("RESTAUTH_TEST_POSTGRES"); base != "" {
 		stores["postgres"] = store{func(t *testing.T) string { return freshPostgresSchema(t, base) }, 7, "main"}

@@ -76,8 +76,8 @@ func cleanEnv() []string {
 	return env
 }
 
-// instance is one running restauth serve process.
-type instance struct {
+// peer is one running restauth serve process.
+type peer struct {
 	name string
 	base string // http://host:port
 	cmd  *exec.Cmd
@@ -87,7 +87,7 @@ type instance struct {
 
 // startInstance starts bin serve on a free port and waits until /readyz answers;
 // it is stopped (SIGTERM, then SIGKILL) when the test ends.
-func startInstance(t *testing.T, bin, name string, args ...string) *instance {
+func startInstance(t *testing.T, bin, name string, args ...string) *peer {
 	t.Helper()
 	logs := &procLog{}
 	addr := freeAddr(t)
@@ -97,7 +97,7 @@ func startInstance(t *testing.T, bin, name string, args ...string) *instance {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
-	in := &instance{name: name, base: "http://" + addr, cmd: cmd, logs: logs, done: make(chan struct{})}
+	in := &peer{name: name, base: "http://" + addr, cmd: cmd, logs: logs, done: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
 		close(in.done)
@@ -120,7 +120,7 @@ func startInstance(t *testing.T, bin, name string, args ...string) *instance {
 }
 
 // kill ends the process at once, as a crash or the OOM killer would.
-func (in *instance) kill(t *testing.T) {
+func (in *peer) kill(t *testing.T) {
 	t.Helper()
 	if err := in.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatalf("SIGKILL %s: %v", in.name, err)
@@ -149,7 +149,7 @@ func registerBody(name, password string) string {
 
 // getToken logs in through the REST-auth flow (GET /api/token with Basic)
 // and returns the access token.
-func getToken(t *testing.T, in *instance, name, password string) string {
+func getToken(t *testing.T, in *peer, name, password string) string {
 	t.Helper()
 	r := mustSend(t, "GET", in.base+"/api/token", "", basicAuth(name, password))
 	tok, _ := r.body["token"].(string)
@@ -218,7 +218,7 @@ func TestMultiInstance(t *testing.T) {
 	}
 	args := argsFor(db)
 	// Started together: both migrate the empty schema at once.
-	var a, b *instance
+	var a, b *peer
 	var wg sync.WaitGroup
 	wg.Go(func() { a = startInstance(t, bin, "A", args...) })
 	wg.Go(func() { b = startInstance(t, bin, "B", args...) })
@@ -229,7 +229,7 @@ func TestMultiInstance(t *testing.T) {
 	const password = "correct horse battery staple"
 
 	t.Run("ready", func(t *testing.T) {
-		for _, in := range []*instance{a, b} {
+		for _, in := range []*peer{a, b} {
 			if r := mustSend(t, "GET", in.base+"/readyz", "", ""); r.status != http.StatusOK {
 				t.Errorf("GET /readyz on %s: %d %s, want 200", in.name, r.status, r.raw)
 			}
@@ -293,7 +293,7 @@ func TestMultiInstance(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				in := []*instance{a, b}[i%2]
+				in := []*peer{a, b}[i%2]
 				<-start
 				replies[i], errs[i] = send("POST", in.base+"/api/users", registerBody("mallory", password), "")
 			})
@@ -326,14 +326,14 @@ func TestMultiInstance(t *testing.T) {
 		// after them the next attempt must wait a second, wherever it
 		// arrives.
 		for i := range 5 {
-			in := []*instance{a, b}[i%2]
+			in := []*peer{a, b}[i%2]
 			r := mustSend(t, "GET", in.base+"/api/token", "", basicAuth("bob", "wrong password"))
 			if r.status != http.StatusUnauthorized {
 				t.Fatalf("failure %d on %s: %d %s, want 401", i+1, in.name, r.status, r.raw)
 			}
 		}
 		attempts := []struct {
-			in       *instance
+			in       *peer
 			password string
 		}{
 			{a, "wrong password"},
@@ -362,7 +362,7 @@ func TestMultiInstance(t *testing.T) {
 		}
 		kid := string(m[1])
 		rotated := time.Now()
-		for _, in := range []*instance{a, b} {
+		for _, in := range []*peer{a, b} {
 			for {
 				r := mustSend(t, "GET", in.base+"/.well-known/jwks.json", "", "")
 				if strings.Contains(r.raw, `"kid":"`+kid+`"`) {
@@ -444,7 +444,7 @@ func TestMultiInstance(t *testing.T) {
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		for w := range workers {
-			in := []*instance{a, b}[w%2]
+			in := []*peer{a, b}[w%2]
 			wg.Go(func() {
 				for i := 0; ; i++ {
 					select {

@@ -215,21 +215,17 @@ func serve(ctx context.Context, in *invocation) error {
 	// and key changes; acting on them at once is what makes a logout on one
 	// instance hold on every other within milliseconds rather than at the
 	// next periodic sync.
-	if l, ok := a.store.(interface {
-		Listen(ctx context.Context, onRevoke, onKeys func(), logger *slog.Logger)
-	}); ok {
-		lt.goroutine(&bg, func() {
-			l.Listen(bgCtx, func() {
-				if err := a.revs.Sync(bgCtx, a.store, time.Now()); err != nil && bgCtx.Err() == nil {
-					logger.Warn("revocation sync on notification failed", "err", err)
-				}
-			}, func() {
-				if err := a.ring.Reload(bgCtx); err != nil && bgCtx.Err() == nil {
-					logger.Warn("signing key reload on notification failed", "err", err)
-				}
-			}, logger)
-		})
-	}
+	lt.goroutine(&bg, func() {
+		a.store.Listen(bgCtx, func() {
+			if err := a.revs.Sync(bgCtx, a.store, time.Now()); err != nil && bgCtx.Err() == nil {
+				logger.Warn("revocation sync on notification failed", "err", err)
+			}
+		}, func() {
+			if err := a.ring.Reload(bgCtx); err != nil && bgCtx.Err() == nil {
+				logger.Warn("signing key reload on notification failed", "err", err)
+			}
+		}, logger)
+	})
 
 	// The metrics listener stops after HTTP (deferred later, so it runs
 	// sooner than the background work's stop), so a drain can be watched.
