@@ -291,11 +291,10 @@ func (s *server) postSignin(w http.ResponseWriter, r *http.Request) {
 	}
 	name, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
 	returnTo := safeReturn(r.PostForm.Get("return_to"), "")
-	ctx := r.Context()
 	// A browser signing in again leaves its previous session behind; end
 	// it, so that the new identifier is the only one that works.
 	previous, _ := s.current(w, r)
-	_, sess, cookie, err := s.svc.SignIn(ctx, name, pw, s.meta(r))
+	_, sess, cookie, err := s.svc.SignIn(r.Context(), name, pw, s.meta(r))
 	if s.mfaStep(w, r, err, returnTo) {
 		return
 	}
@@ -306,9 +305,15 @@ func (s *server) postSignin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, status, "signin", v)
 		return
 	}
+	s.signedIn(w, r, previous, sess, cookie, returnTo)
+}
+
+// signedIn ends the browser's previous session, if any, sets the new
+// session's cookie and goes where the person was going.
+func (s *server) signedIn(w http.ResponseWriter, r *http.Request, previous *restauth.Principal, sess *restauth.Session, cookie, returnTo string) {
 	if previous != nil {
-		if err := s.svc.Logout(ctx, previous); err != nil && !errors.Is(err, restauth.ErrNotFound) {
-			s.log.WarnContext(ctx, "previous browser session not ended", "err", err)
+		if err := s.svc.Logout(r.Context(), previous); err != nil && !errors.Is(err, restauth.ErrNotFound) {
+			s.log.WarnContext(r.Context(), "previous browser session not ended", "err", err)
 		}
 	}
 	s.setCookie(w, r, cookie, sess.ExpiresAt)

@@ -67,9 +67,8 @@ func (s *server) postSigninMFA(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "mfa", v)
 		return
 	}
-	ctx := r.Context()
 	previous, _ := s.current(w, r)
-	_, sess, cookie, err := s.svc.CompleteSignIn(ctx, tok, restauth.FactorOf(code), code, s.meta(r))
+	_, sess, cookie, err := s.svc.CompleteSignIn(r.Context(), tok, restauth.FactorOf(code), code, s.meta(r))
 	switch restauth.ErrorCode(err) {
 	case "":
 	case restauth.EInvalidMFAToken:
@@ -85,13 +84,7 @@ func (s *server) postSigninMFA(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, status, "mfa", v)
 		return
 	}
-	if previous != nil {
-		if err := s.svc.Logout(ctx, previous); err != nil && !errors.Is(err, restauth.ErrNotFound) {
-			s.log.WarnContext(ctx, "previous browser session not ended", "err", err)
-		}
-	}
-	s.setCookie(w, r, cookie, sess.ExpiresAt)
-	redirect(w, r, safeReturn(returnTo, pathAccount))
+	s.signedIn(w, r, previous, sess, cookie, returnTo)
 }
 
 // fillMFA puts the account's second-factor state on the account page.
