@@ -183,11 +183,13 @@ func testTrustedProxyRightmostUntrustedHop(t *testing.T, kind storeKind) {
 // TestConcurrentGuessesRespectLimits fires a burst of concurrent wrong
 // guesses at one account from one address. The tarpit and the per-IP limit
 // must hold under concurrency: at most 5 guesses may be hashed before the
-// tarpit answers 429.
+// tarpit answers 429. The tarpit's first delay is an hour (withSlowTarpit),
+// so that a burst slower than the default one second cannot earn a sixth
+// guess on a busy machine.
 func TestConcurrentGuessesRespectLimits(t *testing.T) {
 	// Each guess is counted atomically before it is hashed, so a burst
 	// cannot slip past the check before the first failure is recorded.
-	e := newEnv(t, func(c *restauthConfig, _ *Config) { c.LoginIPLimit = 10 })
+	e := newEnv(t, func(c *restauthConfig, _ *Config) { c.LoginIPLimit = 10 }, withSlowTarpit)
 	e.register("alice", "correct horse battery")
 	const burst = 40
 	statuses := make(chan int, burst)

@@ -180,6 +180,7 @@ var flagTable = []*flagDef{
 	intFlag("account-free-failures", "failed logins per account before the tarpit delay starts", 0, 1<<30, func(c *config) *int { return &c.domain.AccountFreeFailures }),
 	intFlag("account-max-failures", "failed logins per account per window before logins wait for the window to end (0 disables the per-account tarpit)", 0, 1<<30, func(c *config) *int { return &c.domain.AccountMaxFailures }),
 	durationFlag("account-window", "per-account failure window", time.Second, func(c *config) *time.Duration { return &c.domain.AccountWindow }),
+	durationFlag("account-delay-base", "first tarpit delay after the free failures, doubled per further failure", time.Second, func(c *config) *time.Duration { return &c.domain.AccountDelayBase }),
 	durationFlag("account-delay-max", "largest tarpit delay between attempts on one account", time.Second, func(c *config) *time.Duration { return &c.domain.AccountDelayMax }),
 	intFlag("login-ip-limit", "failed logins per client IP per window (0 disables)", 0, 1<<30, func(c *config) *int { return &c.domain.LoginIPLimit }),
 	durationFlag("login-ip-window", "per-IP failed-login window", time.Second, func(c *config) *time.Duration { return &c.domain.LoginIPWindow }),
