@@ -91,10 +91,16 @@ func (s *Service) OpenBrowserSession(ctx context.Context, u *User, meta ClientMe
 // SignIn checks a password, with every rule Authenticate applies (the
 // tarpit, the per-address limit, the hashing gate, one answer for an
 // unknown user and a wrong password), and opens a browser session.
+//
+// For a user with a second factor it opens no session and returns an
+// *MFARequiredError, as Login does; CompleteSignIn takes it from there.
 func (s *Service) SignIn(ctx context.Context, username, password string, meta ClientMeta) (*User, *Session, string, error) {
-	u, err := s.Authenticate(ctx, username, password, meta)
+	u, mfa, err := s.authenticate(ctx, username, password, meta, true)
 	if err != nil {
 		return nil, nil, "", err
+	}
+	if mfa {
+		return nil, nil, "", s.challenge(ctx, u, meta)
 	}
 	sess, cookie, err := s.OpenBrowserSession(ctx, u, meta)
 	if err != nil {

@@ -29,6 +29,10 @@ const (
 	EOverloaded       = "overloaded"             // Password hashing capacity is exhausted.
 	EUnavailable      = "unavailable"            // The database cannot be reached.
 	EInternal         = "internal_error"         // Anything else; details are only logged.
+	EMFARequired      = "mfa_required"           // The password was right; a second factor must follow.
+	EInvalidMFAToken  = "invalid_mfa_token"      // An mfa_token was refused: unknown, expired or used.
+	EInvalidCode      = "invalid_code"           // A TOTP or recovery code is wrong or was used already.
+	ETOTPActive       = "totp_already_enabled"   // A TOTP authenticator is active; disable it first.
 )
 
 // Error is the one error type that crosses the domain boundary. Code is a

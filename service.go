@@ -44,6 +44,8 @@ type Deps struct {
 	Now func() time.Time
 	// NewID returns a random session id.
 	NewID func() (string, error)
+	// MFA keeps second factors; nil means no user has one.
+	MFA MFAStore
 }
 
 // Service holds restauth's rules: registration, authentication, token
@@ -230,13 +232,29 @@ func (s *Service) UserByName(ctx context.Context, name string) (*User, error) {
 // from the credential cache without hashing, without a store round trip and
 // without counting against the limits: a cache hit is only possible with the
 // exact password that succeeded, so it is never a guess.
+//
+// A user with a second factor is refused with EMFARequired: a password
+// alone, as HTTP Basic sends it, is not enough for such a user, and the
+// credential cache never holds one (see authenticate).
 func (s *Service) Authenticate(ctx context.Context, username, password string, meta ClientMeta) (*User, error) {
-	return s.authenticate(ctx, username, password, meta, true)
+	u, mfa, err := s.authenticate(ctx, username, password, meta, true)
+	if err != nil {
+		return nil, err
+	}
+	if mfa {
+		return nil, errMFAPassword
+	}
+	return u, nil
 }
 
 // authenticate is Authenticate; useCache false always verifies the hash, for
-// the operations that replace or delete the credential.
-func (s *Service) authenticate(ctx context.Context, username, password string, meta ClientMeta, useCache bool) (*User, error) {
+// the operations that replace or delete the credential. mfa reports that
+// the password was right but the user has a second factor. Such a user is
+// never put in the credential cache, so a cache hit is always a user
+// without one: enabling a factor records a user-level revocation, which
+// drops the user's entries, and one verified before that is refused by the
+// cache's generation check.
+func (s *Service) authenticate(ctx context.Context, username, password string, meta ClientMeta, useCache bool) (u *User, mfa bool, err error) {
 	name := username
 	impossible := !utf8.ValidString(name) || strings.ContainsRune(name, 0)
 	if !impossible {
@@ -254,7 +272,7 @@ func (s *Service) authenticate(ctx context.Context, username, password string, m
 		mac = s.creds.mac(FoldUsername(name), password)
 		if useCache {
 			if u, ok := s.creds.get(&mac, s.deps.Now()); ok {
-				return u, nil
+				return u, false, nil
 			}
 		}
 		// Read before the user's hash is: a user-level revocation after
@@ -264,42 +282,40 @@ func (s *Service) authenticate(ctx context.Context, username, password string, m
 	// Under a flood, refuse what could not be hashed before it costs a
 	// counter read and a user lookup.
 	if s.deps.Hasher.Saturated() {
-		return nil, errOverloaded
+		return nil, false, errOverloaded
 	}
 	att := &attempt{s: s}
 	defer att.settle(context.WithoutCancel(ctx))
 	if lim, ok := s.accountLimit("acct:" + FoldUsername(name)); ok {
 		if err := att.hold(ctx, lim); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if lim, ok := s.ipLimit(meta.IP); ok {
 		if err := att.hold(ctx, lim); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 
-	var u *User
-	var err error
 	if !impossible && name != "" && password != "" && len(password) <= MaxPasswordBytes {
 		u, err = s.deps.Users.UserByUsername(ctx, name)
 		if err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if u == nil {
 		// Unknown user, empty credentials, or an over-long password: spend
 		// the same hash an existing account would, then fail the same way.
 		if err := s.dummyVerify(ctx, password); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		att.failed = true
-		return nil, errBadCredentials
+		return nil, false, errBadCredentials
 	}
 	ok, rehash, err := s.deps.Hasher.Verify(ctx, password, u.PasswordHash)
 	if err != nil {
 		if _, busy := s.deps.Hasher.Busy(err); busy {
-			return nil, s.hashErr(err)
+			return nil, false, s.hashErr(err)
 		}
 		// A hash the verifier cannot read (a tampered or foreign row) never
 		// authenticates; the operator sees why in the log.
@@ -308,16 +324,19 @@ func (s *Service) authenticate(ctx context.Context, username, password string, m
 	}
 	if !ok {
 		att.failed = true
-		return nil, errBadCredentials
+		return nil, false, errBadCredentials
 	}
 	att.succeeded = true
 	if rehash {
 		s.rehash(ctx, u, password)
 	}
-	if cached {
+	if mfa, err = s.HasSecondFactor(ctx, u.ID); err != nil {
+		return nil, false, err
+	}
+	if cached && !mfa {
 		s.creds.put(&mac, u, s.deps.Now(), gen)
 	}
-	return u, nil
+	return u, mfa, nil
 }
 
 // accountLimit is the per-account tarpit. The k-th failure of a window
@@ -508,10 +527,16 @@ func (s *Service) hashErr(err error) error {
 
 // Login authenticates with a password and opens a session, returning an
 // access token and a refresh token.
+//
+// For a user with a second factor it opens no session: it returns an
+// *MFARequiredError whose token CompleteLogin takes with the factor's code.
 func (s *Service) Login(ctx context.Context, username, password string, meta ClientMeta) (*User, *TokenPair, error) {
-	u, err := s.Authenticate(ctx, username, password, meta)
+	u, mfa, err := s.authenticate(ctx, username, password, meta, true)
 	if err != nil {
 		return nil, nil, err
+	}
+	if mfa {
+		return nil, nil, s.challenge(ctx, u, meta)
 	}
 	pair, err := s.OpenSession(ctx, u, meta)
 	if err != nil {
@@ -781,7 +806,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err := s.CheckPassword(next); err != nil {
 		return err
 	}
-	u, err := s.authenticate(ctx, p.Username, current, meta, false)
+	u, _, err := s.authenticate(ctx, p.Username, current, meta, false)
 	if err != nil {
 		return wrongPassword(err)
 	}
@@ -807,7 +832,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 // DeleteAccount deletes the caller's account, after checking its password,
 // and every session with it.
 func (s *Service) DeleteAccount(ctx context.Context, p *Principal, password string, meta ClientMeta) error {
-	u, err := s.authenticate(ctx, p.Username, password, meta, false)
+	u, _, err := s.authenticate(ctx, p.Username, password, meta, false)
 	if err != nil {
 		return wrongPassword(err)
 	}

@@ -28,13 +28,20 @@ func newService(t *testing.T, cfg restauth.Config) (*restauth.Service, *sqlite.D
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	inst, err := instance.New(ctx, st, instance.Options{
+	return newServiceOn(t, cfg, st), st
+}
+
+// newServiceOn wires a Service on st, as another instance sharing the
+// database would be.
+func newServiceOn(t *testing.T, cfg restauth.Config, st *sqlite.DB) *restauth.Service {
+	t.Helper()
+	inst, err := instance.New(context.Background(), st, instance.Options{
 		Config: cfg, Hasher: password.New(password.Options{Params: fastParams}), VerifierCacheSize: -1,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return inst.Service, st
+	return inst.Service
 }
 
 func code(err error) string { return restauth.ErrorCode(err) }

@@ -41,6 +41,10 @@ var statusByCode = map[string]int{
 	restauth.EOverloaded:       http.StatusServiceUnavailable,
 	restauth.EUnavailable:      http.StatusServiceUnavailable,
 	restauth.EInternal:         http.StatusInternalServerError,
+	restauth.EMFARequired:      http.StatusUnauthorized,
+	restauth.EInvalidMFAToken:  http.StatusBadRequest,
+	restauth.EInvalidCode:      http.StatusBadRequest,
+	restauth.ETOTPActive:       http.StatusConflict,
 }
 
 // errorBody is the JSON shape of every error response.

@@ -154,7 +154,7 @@ func handleLogin(logger *slog.Logger, svc *restauth.Service) http.Handler {
 		}
 		u, pair, err := svc.Login(r.Context(), req.Username, req.Password, meta(r))
 		if err != nil {
-			writeError(w, r, logger, err)
+			writeLoginError(w, r, logger, err)
 			return
 		}
 		setLogUser(r.Context(), u.ID)

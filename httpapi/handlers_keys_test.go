@@ -134,6 +134,15 @@ func testAPIKeyLifecycle(t *testing.T, kind storeKind) {
 	}
 	wantStatus(t, e.do("POST", "/api/keys", `{"name":"minted"}`, "Authorization", "Bearer "+wkey), 403, "forbidden")
 	wantStatus(t, e.do("DELETE", "/api/keys/"+id, "", "Authorization", basic(wkey, "")), 403, "forbidden")
+	// Nor second factors: a leaked key must not put a factor the owner
+	// lacks in front of the owner's password, nor take one away.
+	for _, rt := range [][2]string{{"POST", "/api/users/me/totp"}, {"POST", "/api/users/me/totp/confirm"}, {"DELETE", "/api/users/me/totp"}} {
+		wantStatus(t, e.do(rt[0], rt[1], `{"code":"123456"}`, "Authorization", "Bearer "+wkey), 403, "forbidden")
+	}
+	var factors int
+	if err := e.raw.QueryRow(`SELECT count(*) FROM totp`).Scan(&factors); err != nil || factors != 0 {
+		t.Errorf("totp rows after key attempts: %d, %v; want none", factors, err)
+	}
 
 	// Revocation: refused at once, with the Bearer challenge.
 	wantStatus(t, e.do("DELETE", "/api/keys/"+id, "", "Authorization", "Bearer "+access), 204, "")

@@ -186,6 +186,15 @@ var everyRoute = []struct {
 	{"GET", "/api/sessions", "", []string{"Authorization", "Bearer {access}"}, 200},
 	{"GET", "/api/users/me", "", []string{"Authorization", "Bearer {access}"}, 200},
 	{"PUT", "/api/users/me/password", `{"current_password":"correct horse battery","new_password":"correct horse battery"}`, []string{"Authorization", "Bearer {access}"}, 204},
+	// The second-factor routes. Completing a login or a confirmation
+	// needs a code from an authenticator, which a fixed request cannot
+	// hold: those two send a refused one, whose answer must not change
+	// either.
+	{"GET", "/api/users/me/totp", "", []string{"Authorization", "Bearer {access}"}, 200},
+	{"POST", "/api/users/me/totp", "", []string{"Authorization", "Bearer {access}"}, 200},
+	{"POST", "/api/users/me/totp/confirm", `{"code":"x"}`, []string{"Authorization", "Bearer {access}"}, 400},
+	{"POST", "/api/tokens/mfa", `{"mfa_token":"x","code":"123456"}`, nil, 400},
+	{"DELETE", "/api/users/me/totp", `{"password":"correct horse battery"}`, []string{"Authorization", "Bearer {access}"}, 404},
 	{"POST", "/api/introspect", `{"token":"{access}"}`, []string{"Authorization", basic("gw", "s3cret-s3cret-s3cret")}, 200},
 	{"GET", "/.well-known/jwks.json", "", nil, 200},
 	{"GET", "/api/openapi.json", "", nil, 200},

@@ -34,6 +34,14 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps) {
 	if len(cfg.IntrospectClients) > 0 {
 		mux.Handle("POST /api/introspect", handleIntrospect(log, svc, cfg.IntrospectClients))
 	}
+
+	// Second factors.
+	mux.Handle("POST /api/tokens/mfa", handleMFALogin(log, svc))
+	mux.Handle("GET /api/users/me/totp", auth(handleTOTPStatus(log, svc)))
+	mux.Handle("POST /api/users/me/totp", auth(handleTOTPEnrol(log, svc)))
+	mux.Handle("POST /api/users/me/totp/confirm", auth(handleTOTPConfirm(log, svc)))
+	mux.Handle("DELETE /api/users/me/totp", auth(handleTOTPDisable(log, svc)))
+
 	mux.Handle("GET /.well-known/jwks.json", handleJWKS(deps.JWKS))
 	mux.Handle("GET /api/openapi.json", handleOpenAPI())
 

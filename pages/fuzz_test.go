@@ -72,6 +72,12 @@ func seedFuzzPages(f *testing.F) {
 	add("POST", "/account/keys", true, nil, "key_name=ci&key_expiry=30&key_scope=read&key_scope=write")
 	add("POST", "/account/keys/revoke", true, nil, "key={sid}")
 	add("POST", "/signout", true, nil, "")
+	add("POST", "/signin/mfa", false, nil, "mfa_token=x&code=123456&return_to=%2Faccount")
+	add("POST", "/account/totp", true, nil, "")
+	add("GET", "/account/totp/qr.png", true, nil, "")
+	add("POST", "/account/totp/confirm", true, nil, "code=123456")
+	add("POST", "/account/totp/disable", true, nil, "totp_password={pw}")
+	add("POST", "/account/totp/disable", true, nil, "totp_code=abcd-efgh-ijkm-nopq")
 	add("POST", "/account/password", true, []string{"Sec-Fetch-Site", "cross-site"}, "current_password={pw}&new_password=another+horse+battery")
 }
 

@@ -291,11 +291,13 @@ func (s *server) postSignin(w http.ResponseWriter, r *http.Request) {
 	}
 	name, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
 	returnTo := safeReturn(r.PostForm.Get("return_to"), "")
-	ctx := r.Context()
 	// A browser signing in again leaves its previous session behind; end
 	// it, so that the new identifier is the only one that works.
 	previous, _ := s.current(w, r)
-	_, sess, cookie, err := s.svc.SignIn(ctx, name, pw, s.meta(r))
+	_, sess, cookie, err := s.svc.SignIn(r.Context(), name, pw, s.meta(r))
+	if s.mfaStep(w, r, err, returnTo) {
+		return
+	}
 	if err != nil {
 		v := s.newView(r, "title_signin")
 		v.Values["username"], v.ReturnTo = name, returnTo
@@ -303,9 +305,15 @@ func (s *server) postSignin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, status, "signin", v)
 		return
 	}
+	s.signedIn(w, r, previous, sess, cookie, returnTo)
+}
+
+// signedIn ends the browser's previous session, if any, sets the new
+// session's cookie and goes where the person was going.
+func (s *server) signedIn(w http.ResponseWriter, r *http.Request, previous *restauth.Principal, sess *restauth.Session, cookie, returnTo string) {
 	if previous != nil {
-		if err := s.svc.Logout(ctx, previous); err != nil && !errors.Is(err, restauth.ErrNotFound) {
-			s.log.WarnContext(ctx, "previous browser session not ended", "err", err)
+		if err := s.svc.Logout(r.Context(), previous); err != nil && !errors.Is(err, restauth.ErrNotFound) {
+			s.log.WarnContext(r.Context(), "previous browser session not ended", "err", err)
 		}
 	}
 	s.setCookie(w, r, cookie, sess.ExpiresAt)
@@ -352,6 +360,9 @@ func (s *server) accountView(r *http.Request, p *restauth.Principal) (*view, err
 	if err := s.addKeys(r, p, v); err != nil {
 		return nil, err
 	}
+	if err := s.fillMFA(r, p, v); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 
@@ -385,13 +396,7 @@ func (s *server) accountRefusal(w http.ResponseWriter, r *http.Request, p *resta
 // emptyPassword asks for the password a form needs before anything is
 // checked, so that an empty field costs no attempt against the tarpit.
 func (s *server) emptyPassword(w http.ResponseWriter, r *http.Request, p *restauth.Principal, field string) {
-	v, err := s.accountView(r, p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v.Errors[field] = msg("err_password_empty")
-	s.render(w, r, http.StatusBadRequest, "account", v)
+	s.accountFieldError(w, r, p, field, "err_password_empty")
 }
 
 func (s *server) postEndSession(w http.ResponseWriter, r *http.Request) {

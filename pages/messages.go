@@ -121,6 +121,32 @@ var messages = map[string]string{
 	"err_conflict":         "Your password was changed somewhere else at the same time. Try again.",
 	"err_cross_origin":     "This form was sent from another site, so it was refused. Open the page here and send it again.",
 
+	// The second factor: the sign-in's second step and the account
+	// page's authenticator section.
+	"title_signin_mfa":    "Enter your code",
+	"mfa_intro":           "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
+	"field_code":          "Code",
+	"field_totp_password": "Your password",
+	"field_totp_code":     "A code or a recovery code",
+	"button_verify":       "Continue",
+	"totp_heading":        "Two-step sign-in",
+	"totp_off_intro":      "Ask for a code from an authenticator app, as well as your password, when you sign in.",
+	"button_totp_start":   "Set up an authenticator app",
+	"totp_scan":           "Scan this code with your authenticator app, or type the key below into it, then enter the 6-digit code it shows.",
+	"totp_qr_alt":         "QR code of the key for your authenticator app",
+	"totp_key":            "Key",
+	"button_totp_confirm": "Turn on",
+	"totp_on_intro":       "On: signing in asks for a code from your authenticator app. Recovery codes left: %d.",
+	"totp_off_how":        "To turn it off, confirm with your password or with a code.",
+	"button_totp_off":     "Turn off",
+	"totp_codes_heading":  "Your recovery codes",
+	"totp_codes_intro":    "Each code signs you in once if you lose your authenticator app. Keep them somewhere safe: they are shown only now.",
+	"done_totp_on":        "Two-step sign-in is on. You are signed out everywhere else.",
+	"done_totp_off":       "Two-step sign-in is off.",
+	"done_mfa_expired":    "That sign-in took too long or was already used. Sign in again.",
+	"err_code_empty":      "Enter a code.",
+	"err_code_wrong":      "This code is wrong or was already used. Wait for the next one, or use a recovery code.",
+
 	// Durations in "Wait %s".
 	"seconds_one":   "1 second",
 	"seconds_other": "%d seconds",

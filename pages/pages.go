@@ -99,6 +99,7 @@ func NewServer(cfg Config, deps Deps, next http.Handler) http.Handler {
 // API. Method-less, so that a wrong method gets the pages' 405.
 var routePatterns = []string{
 	pathSignup, pathSignin, pathSignout, pathAccount, pathAccount + "/",
+	pathSigninMFA,
 	"/pages/",
 }
 
@@ -122,6 +123,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/delete", s.postDelete)
 	mux.HandleFunc("POST /account/keys", s.postCreateKey)
 	mux.HandleFunc("POST /account/keys/revoke", s.postRevokeKey)
+	s.mfaRoutes(mux)
 	mux.HandleFunc("/", s.notFound)
 }
 

@@ -23,7 +23,7 @@ func msg(key string, args ...any) string {
 }
 
 // pageNames are the templates, each rendered inside layout.html.
-var pageNames = []string{"signup", "signin", "account", "error"}
+var pageNames = []string{"signup", "signin", "account", "error", "mfa"}
 
 func mustParse() map[string]*template.Template {
 	funcs := template.FuncMap{"t": msg}
@@ -62,6 +62,7 @@ type view struct {
 	Keys       []keyView // The user's API keys (handlers_keys.go).
 	NewKey     string    // A key just made, shown this once.
 	MaxKeyName int
+	MFA        mfaView
 }
 
 // sessionView is one row of the account page's session list.
@@ -160,6 +161,8 @@ var notices = map[string]string{
 	"key-created":     "done_key_created",
 	"key-revoked":     "done_key_revoked",
 	"key-gone":        "done_key_gone",
+	"mfa-expired":     "done_mfa_expired",
+	"totp-off":        "done_totp_off",
 }
 
 // render writes the page with status. It renders into a buffer first, so

@@ -22,6 +22,7 @@ type Store interface {
 	restauth.Sweeper
 	restauth.BrowserStore
 	restauth.APIKeyStore
+	restauth.MFAStore
 }
 
 // Run runs the conformance suite. open must return a fresh, empty, migrated
@@ -56,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"UserRevocations", testUserRevocations},
 		{"ImportUsers", testImportUsers},
 		{"APIKeys", testAPIKeys},
+		{"MFA", testMFA},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -23,6 +23,7 @@ import (
 type store interface {
 	instance.Store
 	restauth.Sweeper
+	restauth.MFAStore
 	// Listen calls onRevoke when sessions or credentials have been revoked
 	// and onKeys when signing keys have changed, by this instance or any
 	// other on the database, until ctx ends. A store without notifications

@@ -43,6 +43,7 @@ func toolApp(ctx context.Context, in *invocation) (*app, error) {
 		Users: st, Sessions: st, Counters: st, APIKeys: st, Hasher: hasher,
 		Normalizer: instance.Norm{}, IsCommon: password.IsCommon,
 		Logger: logger, NewID: instance.NewSessionID,
+		MFA: st,
 	})
 	ring := token.NewRing(st, token.RingOptions{Logger: logger})
 	return &app{store: st, ring: ring, svc: svc, hasher: hasher, logger: logger}, nil
@@ -166,7 +167,20 @@ func userDelete(ctx context.Context, in *invocation) error {
 		return err
 	}
 	defer a.store.Close()
-	arg := in.args[0]
+	u, err := findUser(ctx, a, in.args[0])
+	if err != nil {
+		return err
+	}
+	if err := a.svc.DeleteUser(ctx, u.ID); err != nil {
+		return fmt.Errorf("delete user: %s", describe(err))
+	}
+	fmt.Fprintf(in.stdout, "deleted user %d %s\n", u.ID, u.Username)
+	return nil
+}
+
+// findUser returns the user named arg (in any letter case) or, failing
+// that, with the id arg.
+func findUser(ctx context.Context, a *app, arg string) (*restauth.User, error) {
 	u, err := a.svc.UserByName(ctx, arg)
 	if errors.Is(err, restauth.ErrNotFound) {
 		if id, perr := strconv.ParseInt(arg, 10, 64); perr == nil {
@@ -175,14 +189,34 @@ func userDelete(ctx context.Context, in *invocation) error {
 	}
 	if err != nil {
 		if errors.Is(err, restauth.ErrNotFound) {
-			return fmt.Errorf("no user %q", arg)
+			return nil, fmt.Errorf("no user %q", arg)
 		}
-		return fmt.Errorf("find user: %s", describe(err))
+		return nil, fmt.Errorf("find user: %s", describe(err))
 	}
-	if err := a.svc.DeleteUser(ctx, u.ID); err != nil {
-		return fmt.Errorf("delete user: %s", describe(err))
+	return u, nil
+}
+
+// userMFAReset removes a user's second factor and ends its sessions, for
+// someone who lost the authenticator and the recovery codes.
+func userMFAReset(ctx context.Context, in *invocation) error {
+	a, err := toolApp(ctx, in)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(in.stdout, "deleted user %d %s\n", u.ID, u.Username)
+	defer a.store.Close()
+	u, err := findUser(ctx, a, in.args[0])
+	if err != nil {
+		return err
+	}
+	err = a.svc.ResetMFA(ctx, u.ID)
+	switch {
+	case restauth.ErrorCode(err) == restauth.ENotFound:
+		fmt.Fprintf(in.stdout, "user %d %s has no second factor; its sessions are ended\n", u.ID, u.Username)
+		return nil
+	case err != nil:
+		return fmt.Errorf("reset second factor: %s", describe(err))
+	}
+	fmt.Fprintf(in.stdout, "removed the second factor of user %d %s and ended its sessions\n", u.ID, u.Username)
 	return nil
 }
 

@@ -52,6 +52,7 @@ func TestHelpExitsZero(t *testing.T) {
 		{[]string{"help", "user", "add"}, []string{"Usage: restauth user add [flags] NAME"}, nil},
 		{[]string{"user", "list", "-h"}, []string{"Usage: restauth user list [flags]", "--db"}, []string{"--argon2", "--addr"}},
 		{[]string{"user", "delete", "-h"}, []string{"Usage: restauth user delete [flags] NAME|ID"}, []string{"--argon2", "--addr"}},
+		{[]string{"user", "mfa-reset", "-h"}, []string{"Usage: restauth user mfa-reset [flags] NAME|ID"}, []string{"--argon2", "--addr"}},
 		{[]string{"keys", "rotate", "-h"}, []string{"--token-ttl DURATION", "RESTAUTH_LEEWAY", "--db"}, []string{"--addr", "--argon2"}},
 		{[]string{"keys", "list", "-h"}, []string{"Usage: restauth keys list [flags]"}, []string{"--token-ttl"}},
 		{[]string{"migrate", "-h"}, []string{"Usage: restauth migrate [flags]", "RESTAUTH_DB"}, []string{"--addr"}},
@@ -89,8 +90,8 @@ func TestUsageErrors(t *testing.T) {
 		want string // The one line on stderr.
 	}{
 		{[]string{"frob"}, nil, `restauth: unknown command "frob" (see restauth -h)`},
-		{[]string{"user"}, nil, `restauth: user needs a command: add, list, delete (see restauth user -h)`},
-		{[]string{"user", "frob"}, nil, `restauth: unknown command "user frob": restauth user takes add, list, delete (see restauth user -h)`},
+		{[]string{"user"}, nil, `restauth: user needs a command: add, list, delete, mfa-reset (see restauth user -h)`},
+		{[]string{"user", "frob"}, nil, `restauth: unknown command "user frob": restauth user takes add, list, delete, mfa-reset (see restauth user -h)`},
 		{[]string{"keys", "frob"}, nil, `restauth: unknown command "keys frob": restauth keys takes list, rotate (see restauth keys -h)`},
 		{[]string{"user", "add"}, nil, `restauth: user add needs NAME (see restauth user add -h)`},
 		{[]string{"backup"}, nil, `restauth: backup needs FILE (see restauth backup -h)`},

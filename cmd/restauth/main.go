@@ -108,6 +108,11 @@ var commands = []*command{
 	{name: "user delete", args: []string{"NAME|ID"}, summary: "delete a user and end its sessions", flags: dbFlags, run: userDelete,
 		about: "Delete the user named NAME (in any letter case) or with the id ID, and end its\n" +
 			"sessions at once."},
+	{name: "user mfa-reset", args: []string{"NAME|ID"}, summary: "remove a user's second factor and end its sessions", flags: dbFlags, run: userMFAReset,
+		about: "Remove the TOTP authenticator and recovery codes of the user named NAME (in any\n" +
+			"letter case) or with the id ID, so that the password alone logs in again, and end\n" +
+			"every session of the user at once. For someone who lost the authenticator and the\n" +
+			"recovery codes; check who is asking first."},
 	{name: "keys list", summary: "list signing keys (public parts only)", flags: dbFlags, run: keysList,
 		about: "List the signing keys: id, algorithm, creation, when each signs from, when it expires."},
 	{name: "keys rotate", summary: "add a signing key; older keys retire once their tokens expire", flags: keyFlags, run: keysRotate,

@@ -28,6 +28,7 @@ type Store interface {
 	restauth.BrowserStore
 	restauth.KeyStore
 	restauth.APIKeyStore
+	restauth.MFAStore
 }
 
 // Options are what differs between instances.
@@ -114,6 +115,7 @@ func New(ctx context.Context, st Store, opts Options) (*Instance, error) {
 		Hasher: opts.Hasher, Issuer: token.NewSigner(ring), Verifier: verifier, Refresh: codec,
 		Revocations: revs, Normalizer: Norm{}, IsCommon: password.IsCommon,
 		Logger: opts.Logger, NewID: NewSessionID,
+		MFA: st,
 	})
 	return &Instance{Service: svc, Ring: ring, Verifier: verifier, Revocations: revs}, nil
 }

@@ -142,7 +142,7 @@ func pgAdmin(t testing.TB, dsn, stmt string) {
 
 // StoredTables are the tables a request to the JSON API can write;
 // TakeSnapshot reads them.
-var StoredTables = []string{"users", "sessions", "refresh_tokens", "counters", "signing_keys", "secrets"}
+var StoredTables = []string{"users", "sessions", "refresh_tokens", "counters", "signing_keys", "secrets", "totp", "recovery_codes", "mfa_challenges"}
 
 // RawRows returns every row of table, each printed as one line, in a
 // stable order: what the database holds, independent of what the stores'

@@ -1,0 +1,168 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/skip2/go-qrcode"
+
+	"github.com/restauth/restauth"
+)
+
+type (
+	mfaLoginRequest struct {
+		MFAToken string `json:"mfa_token,required"`
+		// Factor names what Code proves; empty means "totp".
+		Factor string `json:"factor"`
+		Code   string `json:"code,required"`
+	}
+	totpConfirmRequest struct {
+		Code string `json:"code,required"`
+	}
+	// totpDisableRequest needs one of the two; the Service says which is
+	// missing.
+	totpDisableRequest struct {
+		Password string `json:"password"`
+		Code     string `json:"code"`
+	}
+)
+
+// mfaRequiredBody is the 401 of a password login that needs a second
+// factor: the error body with the token that completes the login.
+type mfaRequiredBody struct {
+	Error     string `json:"error"`
+	Message   string `json:"message"`
+	MFAToken  string `json:"mfa_token"`
+	ExpiresIn int64  `json:"expires_in"`
+}
+
+// writeLoginError is writeError for a password login, whose mfa_required
+// answer carries the mfa_token.
+func writeLoginError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	var mfa *restauth.MFARequiredError
+	if !errors.As(err, &mfa) {
+		writeError(w, r, logger, err)
+		return
+	}
+	code := restauth.EMFARequired
+	noteErrorCode(w, code)
+	challenge(w, r, code)
+	encode(w, statusByCode[code], mfaRequiredBody{
+		Error: code, Message: restauth.ErrorMessage(err),
+		MFAToken: mfa.Token, ExpiresIn: int64(mfa.ExpiresIn / time.Second),
+	})
+}
+
+// handleMFALogin serves POST /api/tokens/mfa with {"mfa_token", "factor",
+// "code"}: the second step of a login that answered mfa_required.
+func handleMFALogin(logger *slog.Logger, svc *restauth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[mfaLoginRequest](w, r)
+		if err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		u, pair, err := svc.CompleteLogin(r.Context(), req.MFAToken, req.Factor, req.Code, meta(r))
+		if err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		setLogUser(r.Context(), u.ID)
+		writePair(w, pair)
+	})
+}
+
+type totpStatusResponse struct {
+	Enabled           bool `json:"enabled"`
+	Pending           bool `json:"pending"`
+	RecoveryCodesLeft int  `json:"recovery_codes_left"`
+}
+
+// handleTOTPStatus serves GET /api/users/me/totp.
+func handleTOTPStatus(logger *slog.Logger, svc *restauth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st, err := svc.MFAStatus(r.Context(), principalFrom(r.Context()))
+		if err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		encode(w, http.StatusOK, totpStatusResponse{Enabled: st.TOTP, Pending: st.TOTPPending, RecoveryCodesLeft: st.RecoveryCodesLeft})
+	})
+}
+
+type totpEnrolResponse struct {
+	Secret     string `json:"secret"`
+	OTPAuthURI string `json:"otpauth_uri"`
+	QRCode     string `json:"qr_code"`
+}
+
+// QRCodePNG renders text (an otpauth:// URI) as a QR code, a PNG image of
+// 256 by 256 pixels, for the API's enrolment answer and the account page.
+func QRCodePNG(text string) ([]byte, error) {
+	return qrcode.Encode(text, qrcode.Medium, 256)
+}
+
+// QRCodeDataURI is QRCodePNG as a data: URI.
+func QRCodeDataURI(text string) (string, error) {
+	png, err := QRCodePNG(text)
+	if err != nil {
+		return "", err
+	}
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(png), nil
+}
+
+// handleTOTPEnrol serves POST /api/users/me/totp: a new secret, pending
+// until POST /api/users/me/totp/confirm.
+func handleTOTPEnrol(logger *slog.Logger, svc *restauth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		enr, err := svc.EnrollTOTP(r.Context(), principalFrom(r.Context()))
+		if err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		qr, err := QRCodeDataURI(enr.URI)
+		if err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		encode(w, http.StatusOK, totpEnrolResponse{Secret: enr.Secret, OTPAuthURI: enr.URI, QRCode: qr})
+	})
+}
+
+// handleTOTPConfirm serves POST /api/users/me/totp/confirm with {"code"}:
+// the answer holds the recovery codes, which are never shown again.
+func handleTOTPConfirm(logger *slog.Logger, svc *restauth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[totpConfirmRequest](w, r)
+		if err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		codes, err := svc.ConfirmTOTP(r.Context(), principalFrom(r.Context()), req.Code, meta(r))
+		if err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		encode(w, http.StatusOK, map[string][]string{"recovery_codes": codes})
+	})
+}
+
+// handleTOTPDisable serves DELETE /api/users/me/totp with {"password"} or
+// {"code"}.
+func handleTOTPDisable(logger *slog.Logger, svc *restauth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[totpDisableRequest](w, r)
+		if err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		if err := svc.DisableTOTP(r.Context(), principalFrom(r.Context()), req.Password, req.Code, meta(r)); err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
