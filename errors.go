@@ -29,6 +29,8 @@ const (
 	EOverloaded       = "overloaded"             // Password hashing capacity is exhausted.
 	EUnavailable      = "unavailable"            // The database cannot be reached.
 	EInternal         = "internal_error"         // Anything else; details are only logged.
+	EPasskeyRefused   = "passkey_refused"        // A passkey ceremony's response did not verify, or its challenge expired or was used.
+	EPasskeyLimit     = "passkey_limit"          // The account has the most passkeys it may have.
 )
 
 // Error is the one error type that crosses the domain boundary. Code is a

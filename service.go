@@ -42,6 +42,10 @@ type Deps struct {
 	Now func() time.Time
 	// NewID returns a random session id.
 	NewID func() (string, error)
+	// Passkeys and PasskeyCeremonies, both set, turn passkeys on; either
+	// nil leaves them off.
+	Passkeys          PasskeyStore
+	PasskeyCeremonies PasskeyCeremonies
 }
 
 // Service holds restauth's rules: registration, authentication, token

@@ -21,6 +21,7 @@ type Store interface {
 	restauth.KeyStore
 	restauth.Sweeper
 	restauth.BrowserStore
+	restauth.PasskeyStore
 }
 
 // Run runs the conformance suite. open must return a fresh, empty, migrated
@@ -54,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ReuseSession", testReuseSession},
 		{"UserRevocations", testUserRevocations},
 		{"ImportUsers", testImportUsers},
+		{"Passkeys", testPasskeys}, {"PasskeyChallenges", testPasskeyChallenges},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
