@@ -349,6 +349,9 @@ func (s *server) accountView(r *http.Request, p *restauth.Principal) (*view, err
 		}
 		v.Sessions = append(v.Sessions, sv)
 	}
+	if err := s.passkeysView(r, v, p); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 

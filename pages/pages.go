@@ -44,7 +44,7 @@ type Deps struct {
 	Logger  *slog.Logger
 }
 
-//go:embed templates/*.html static/style.css
+//go:embed templates/*.html static/style.css static/passkeys.js
 var files embed.FS
 
 // Paths of the pages, for links and redirects.
@@ -62,7 +62,9 @@ type server struct {
 	log   *slog.Logger
 	pages map[string]*template.Template
 	css   []byte
-	now   func() time.Time
+	// script is static/passkeys.js, served only when passkeys are on.
+	script []byte
+	now    func() time.Time
 }
 
 // NewServer returns a handler that serves the pages and passes every other
@@ -78,6 +80,7 @@ func NewServer(cfg Config, deps Deps, next http.Handler) http.Handler {
 	s := &server{cfg: cfg, svc: deps.Service, log: deps.Logger, now: time.Now}
 	s.pages = mustParse()
 	s.css, _ = files.ReadFile("static/style.css")
+	s.script, _ = files.ReadFile("static/passkeys.js")
 
 	mux := http.NewServeMux()
 	s.routes(mux)
@@ -99,7 +102,7 @@ func NewServer(cfg Config, deps Deps, next http.Handler) http.Handler {
 // API. Method-less, so that a wrong method gets the pages' 405.
 var routePatterns = []string{
 	pathSignup, pathSignin, pathSignout, pathAccount, pathAccount + "/",
-	"/pages/",
+	"/pages/", pathSignin + "/",
 }
 
 func (s *server) routes(mux *http.ServeMux) {
@@ -120,6 +123,9 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/sessions/end-others", s.postEndOthers)
 	mux.HandleFunc("POST /account/password", s.postPassword)
 	mux.HandleFunc("POST /account/delete", s.postDelete)
+	if s.svc.PasskeysEnabled() {
+		s.passkeyRoutes(mux)
+	}
 	mux.HandleFunc("/", s.notFound)
 }
 
