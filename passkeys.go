@@ -403,6 +403,10 @@ func (s *Service) assertPasskey(ctx context.Context, c *PasskeyChallenge, respon
 	var user *User
 	find := func(credentialID, handle []byte) (*PasskeyUser, error) {
 		pk, err := s.deps.Passkeys.PasskeyByCredentialID(ctx, credentialID)
+		if errors.Is(err, ErrNotFound) {
+			// Removed, or never registered here.
+			return nil, errPasskeyRefused
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -412,6 +416,9 @@ func (s *Service) assertPasskey(ctx context.Context, c *PasskeyChallenge, respon
 			return nil, errPasskeyRefused
 		}
 		u, err := s.deps.Users.UserByID(ctx, pk.UserID)
+		if errors.Is(err, ErrNotFound) {
+			return nil, errPasskeyRefused
+		}
 		if err != nil {
 			return nil, err
 		}
