@@ -1,8 +1,8 @@
 // Package pages serves restauth's pages for people: sign-up, sign-in,
 // sign-out and the account page (sessions, password, deletion). They are
-// server-rendered html/template pages with one embedded style sheet and no
-// script, talking to the same restauth.Service as the JSON API, so that no
-// rule is written twice. A browser session is an ordinary restauth session
+// server-rendered html/template pages with one embedded style sheet and,
+// for passkeys only, one script file, talking to the same restauth.Service
+// as the JSON API, so that no rule is written twice. A browser session is an ordinary restauth session
 // reached through a cookie.
 package pages
 
@@ -130,7 +130,8 @@ func (s *server) routes(mux *http.ServeMux) {
 }
 
 // csp allows the page's own style sheets, images and forms, and nothing
-// else: no script at all, no inline style, and no framing. form-action
+// else: no script at all (cspScript, for the pages offering passkeys, is
+// the one exception), no inline style, and no framing. form-action
 // also governs where the redirect after a form POST may go in Chromium;
 // every redirect the pages make is local.
 const csp = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
