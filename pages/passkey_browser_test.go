@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
@@ -34,17 +35,67 @@ func (b *b) addAuthenticator() webauthn.AuthenticatorID {
 	return res.AuthenticatorID
 }
 
+// setSignCount replaces the authenticator's credential with a copy (same
+// key) whose signature counter is count, as a cloned authenticator would
+// hold.
+func (b *b) setSignCount(auth webauthn.AuthenticatorID, id []byte, count float64) {
+	b.t.Helper()
+	got, err := chromedp.Call(b.ctx, webauthn.GetCredential, webauthn.GetCredentialParams{AuthenticatorID: auth, CredentialID: id})
+	if err != nil {
+		b.t.Fatalf("WebAuthn.getCredential: %v", err)
+	}
+	old := got.Credential
+	// The credential is sent with only the fields this Chromium knows:
+	// cdproto's Credential always sends generateCmtgKeyOnNextOperation,
+	// which the virtual authenticator refuses.
+	c := virtualCredential{
+		CredentialID: old.CredentialID, IsResidentCredential: old.IsResidentCredential, RpID: old.RpID,
+		PrivateKey: old.PrivateKey, UserHandle: old.UserHandle, SignCount: count,
+	}
+	if _, err := chromedp.Call(b.ctx, webauthn.RemoveCredential, webauthn.RemoveCredentialParams{AuthenticatorID: auth, CredentialID: id}); err != nil {
+		b.t.Fatalf("WebAuthn.removeCredential: %v", err)
+	}
+	add := cdp.Command[addCredentialParams, cdp.Empty]{Method: webauthn.CommandAddCredential}
+	if _, err := chromedp.Call(b.ctx, add, addCredentialParams{AuthenticatorID: auth, Credential: c}); err != nil {
+		b.t.Fatalf("WebAuthn.addCredential: %v", err)
+	}
+}
+
+// virtualCredential and addCredentialParams are WebAuthn.addCredential's
+// parameters, as this Chromium takes them.
+type virtualCredential struct {
+	CredentialID         []byte  `json:"credentialId"`
+	IsResidentCredential bool    `json:"isResidentCredential"`
+	RpID                 string  `json:"rpId"`
+	PrivateKey           []byte  `json:"privateKey"`
+	UserHandle           []byte  `json:"userHandle"`
+	SignCount            float64 `json:"signCount"`
+}
+
+type addCredentialParams struct {
+	AuthenticatorID webauthn.AuthenticatorID `json:"authenticatorId"`
+	Credential      virtualCredential        `json:"credential"`
+}
+
 // waitFor polls the page until the script has reached what cond reports
 // (a new page, or a sentence in the status line), and fails after a
 // minute: the script's work has no fixed duration on a loaded machine.
 func (b *b) waitFor(what string, cond func() bool) {
 	b.t.Helper()
-	for deadline := time.Now().Add(time.Minute); !cond(); {
+	for deadline := time.Now().Add(time.Minute); !b.loaded() || !cond(); {
 		if time.Now().After(deadline) {
 			b.t.Fatalf("waiting for %s: path %s, status %q", what, b.path(), b.status())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// loaded reports whether the page open has finished loading, so that a
+// page the script navigated to is read whole.
+func (b *b) loaded() bool {
+	b.t.Helper()
+	ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.readyState === "complete"`))
+	return err == nil && ok
 }
 
 // status returns the passkey status line's text, or "" on a page without
@@ -71,7 +122,8 @@ func (b *b) passkeySignIn(what string) {
 // TestBrowserPasskeys walks passkeys in Chromium with the virtual
 // authenticator: register one from the account page, sign out, sign in
 // with it alone (no username typed), see a copy of the pages on another
-// origin refused, remove it, and see it refused afterwards.
+// origin refused and a cloned authenticator refused, remove it, and see it
+// refused afterwards.
 func TestBrowserPasskeys(t *testing.T) {
 	ctx := newBrowser(t)
 	e, otherOrigin := newPasskeyEnv(t, sqliteStore)
@@ -91,7 +143,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	alice := users()[0]
 	wantEq(t, "passkeys listed at first", br.count(".passkey"), 0)
 	wantEq(t, "no passkeys text", br.text("#h-passkeys ~ p:not(.aside)"), msg("passkeys_none"))
-	br.check("account-passkeys")
+	br.axe("account-passkeys-none")
 
 	// Register a passkey.
 	br.do("add a passkey", fill("#f-passkey_name", "Laptop"), click("#passkey-add button"))
@@ -148,10 +200,21 @@ func TestBrowserPasskeys(t *testing.T) {
 		t.Errorf("passkey after the refused sign-in: last used %v, want %v", stored, usedAt)
 	}
 
-	// Back on the server's origin: sign in with the passkey, remove it.
+	// A clone of the authenticator: the same key with a signature counter
+	// that went back is refused; once the counter is ahead again, the
+	// passkey signs in.
+	br.open("/signin")
+	br.setSignCount(auth, c.CredentialID, 0)
+	br.passkeySignIn("sign in with a counter that went back")
+	wantEq(t, "status with a counter that went back", br.status(), msg("err_passkey_refused"))
+	wantEq(t, "page after the refused clone", br.path(), "/signin")
+	br.setSignCount(auth, c.CredentialID, 100)
 	br.open("/signin")
 	br.passkeySignIn("sign in again")
 	wantEq(t, "page after the second passkey sign-in", br.path(), "/account")
+	br.check("account-passkeys")
+
+	// Remove it.
 	st = br.submit("remove the passkey", click(".passkey form button"))
 	wantEq(t, "remove status", st, 200)
 	wantEq(t, "page after removing", br.path(), "/account?done=passkey-removed")
