@@ -350,10 +350,7 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, challengeID string, r
 		return nil, nil, "", err
 	}
 	sess, cookie, err := s.OpenBrowserSession(ctx, u, meta)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	return u, sess, cookie, nil
+	return u, sess, cookie, err
 }
 
 // BeginPasskeyVerification starts proving a second factor with one of a

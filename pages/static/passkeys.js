@@ -63,70 +63,53 @@
     return false;
   }
 
-  async function register(name) {
-    const begin = await post("/account/passkeys/options");
-    const pk = begin.options.publicKey;
+  // ceremony runs one WebAuthn ceremony: it gets the options from begin,
+  // passes them to the browser's create or get (call), and posts the
+  // authenticator's answer (the response's fields named) to finish with
+  // the extra fields, then goes where the server says.
+  async function ceremony(begin, finish, extra, call, fields) {
+    const start = await post(begin);
+    const pk = start.options.publicKey;
     pk.challenge = toBytes(pk.challenge);
-    pk.user.id = toBytes(pk.user.id);
-    (pk.excludeCredentials || []).forEach(function (c) { c.id = toBytes(c.id); });
+    if (pk.user) pk.user.id = toBytes(pk.user.id);
+    (pk.excludeCredentials || []).concat(pk.allowCredentials || []).forEach(function (c) { c.id = toBytes(c.id); });
     say(status.dataset.working);
     let cred;
     try {
-      cred = await navigator.credentials.create({ publicKey: pk });
+      cred = await call({ publicKey: pk });
     } catch (e) {
       throw browserError(e);
     }
-    const r = cred.response;
-    const done = await post("/account/passkeys", {
-      challenge: begin.challenge,
-      name: name,
+    const response = {};
+    fields.forEach(function (f) {
+      if (cred.response[f]) response[f] = toText(cred.response[f]);
+    });
+    if (cred.response.getTransports) response.transports = cred.response.getTransports();
+    const body = Object.assign({
+      challenge: start.challenge,
       credential: {
         id: cred.id,
         rawId: toText(cred.rawId),
         type: cred.type,
         authenticatorAttachment: cred.authenticatorAttachment || undefined,
         clientExtensionResults: cred.getClientExtensionResults(),
-        response: {
-          clientDataJSON: toText(r.clientDataJSON),
-          attestationObject: toText(r.attestationObject),
-          transports: r.getTransports ? r.getTransports() : [],
-        },
+        response: response,
       },
-    });
+    }, extra);
+    const done = await post(finish, body);
     window.location.assign(done.redirect);
   }
 
-  async function signIn(returnTo) {
-    const begin = await post("/signin/passkey/options");
-    const pk = begin.options.publicKey;
-    pk.challenge = toBytes(pk.challenge);
-    (pk.allowCredentials || []).forEach(function (c) { c.id = toBytes(c.id); });
-    say(status.dataset.working);
-    let cred;
-    try {
-      cred = await navigator.credentials.get({ publicKey: pk });
-    } catch (e) {
-      throw browserError(e);
-    }
-    const r = cred.response;
-    const done = await post("/signin/passkey", {
-      challenge: begin.challenge,
-      return_to: returnTo,
-      credential: {
-        id: cred.id,
-        rawId: toText(cred.rawId),
-        type: cred.type,
-        authenticatorAttachment: cred.authenticatorAttachment || undefined,
-        clientExtensionResults: cred.getClientExtensionResults(),
-        response: {
-          clientDataJSON: toText(r.clientDataJSON),
-          authenticatorData: toText(r.authenticatorData),
-          signature: toText(r.signature),
-          userHandle: r.userHandle ? toText(r.userHandle) : undefined,
-        },
-      },
-    });
-    window.location.assign(done.redirect);
+  function register(name) {
+    return ceremony("/account/passkeys/options", "/account/passkeys", { name: name },
+      function (o) { return navigator.credentials.create(o); },
+      ["clientDataJSON", "attestationObject"]);
+  }
+
+  function signIn(returnTo) {
+    return ceremony("/signin/passkey/options", "/signin/passkey", { return_to: returnTo },
+      function (o) { return navigator.credentials.get(o); },
+      ["clientDataJSON", "authenticatorData", "signature", "userHandle"]);
   }
 
   // run keeps one ceremony at a time per control and shows its failure.
