@@ -2,8 +2,8 @@
 // sign-out and the account page (sessions, password, deletion). They are
 // server-rendered html/template pages with one embedded style sheet and,
 // for passkeys only, one script file, talking to the same restauth.Service
-// as the JSON API, so that no rule is written twice. A browser session is an ordinary restauth session
-// reached through a cookie.
+// as the JSON API, so that no rule is written twice. A browser session is
+// an ordinary restauth session reached through a cookie.
 package pages
 
 import (
