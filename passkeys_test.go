@@ -3,14 +3,12 @@ package restauth_test
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/restauth/restauth"
 	"github.com/restauth/restauth/internal/instance"
-	"github.com/restauth/restauth/password"
 	"github.com/restauth/restauth/sqlite"
 )
 
@@ -63,20 +61,9 @@ func response(cred string, user int64) []byte {
 
 func newPasskeyService(t *testing.T) (*restauth.Service, *sqlite.DB, *fakeCeremonies) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "pk.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	f := &fakeCeremonies{}
-	inst, err := instance.New(ctx, st, instance.Options{
-		Config: restauth.DefaultConfig(), Hasher: password.New(password.Options{Params: fastParams}), Passkeys: f,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inst.Service, st, f
+	svc, st := newService(t, restauth.DefaultConfig(), func(o *instance.Options) { o.Passkeys = f })
+	return svc, st, f
 }
 
 // TestPasskeyChallenges checks the Service's rules on ceremonies: a
