@@ -97,6 +97,24 @@ func testPasskeys(t *testing.T, s Store) {
 		t.Errorf("PasskeyByCredentialID(a1) after delete: got %v, want ErrNotFound", err)
 	}
 
+	// Concurrent registrations cannot pass the limit together.
+	carol := mustCreateUser(t, s, "carol")
+	const limit = 3
+	added := 0
+	for i, err := range concurrently(8, func(i int) error {
+		return s.AddPasskey(ctx, newPasskey(fmt.Sprintf("c%d", i), carol.ID, at(0)), limit)
+	}) {
+		switch {
+		case err == nil:
+			added++
+		case !errors.Is(err, restauth.ErrPasskeyLimit):
+			t.Errorf("concurrent AddPasskey %d: %v", i, err)
+		}
+	}
+	if list, err := s.Passkeys(ctx, carol.ID); added != limit || err != nil || len(list) != limit {
+		t.Errorf("concurrent AddPasskey: %d succeeded, %d stored (%v); want %d", added, len(list), err, limit)
+	}
+
 	// Deleting the user deletes its passkeys.
 	if _, err := s.DeleteUser(ctx, bob.ID, at(time.Hour)); err != nil {
 		t.Fatalf("DeleteUser: %v", err)
