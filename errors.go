@@ -33,6 +33,8 @@ const (
 	EInvalidMFAToken  = "invalid_mfa_token"      // An mfa_token was refused: unknown, expired or used.
 	EInvalidCode      = "invalid_code"           // A TOTP or recovery code is wrong or was used already.
 	ETOTPActive       = "totp_already_enabled"   // A TOTP authenticator is active; disable it first.
+	EPasskeyRefused   = "passkey_refused"        // A passkey ceremony's response did not verify, or its challenge expired or was used.
+	EPasskeyLimit     = "passkey_limit"          // The account has the most passkeys it may have.
 )
 
 // Error is the one error type that crosses the domain boundary. Code is a

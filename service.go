@@ -46,6 +46,10 @@ type Deps struct {
 	NewID func() (string, error)
 	// MFA keeps second factors; nil means no user has one.
 	MFA MFAStore
+	// Passkeys and PasskeyCeremonies, both set, turn passkeys on; either
+	// nil leaves them off.
+	Passkeys          PasskeyStore
+	PasskeyCeremonies PasskeyCeremonies
 }
 
 // Service holds restauth's rules: registration, authentication, token

@@ -19,8 +19,9 @@ var fastParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, K
 
 // newService wires a Service on a real SQLite file, as the server does,
 // with every token verified in full. Inside a synctest bubble the store's
-// goroutines belong to the bubble and time is fake.
-func newService(t *testing.T, cfg restauth.Config) (*restauth.Service, *sqlite.DB) {
+// goroutines belong to the bubble and time is fake. Each of with may change
+// the instance's options (to turn passkeys on, for one).
+func newService(t *testing.T, cfg restauth.Config, with ...func(*instance.Options)) (*restauth.Service, *sqlite.DB) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "svc.db"))
@@ -28,16 +29,20 @@ func newService(t *testing.T, cfg restauth.Config) (*restauth.Service, *sqlite.D
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return newServiceOn(t, cfg, st), st
+	return newServiceOn(t, cfg, st, with...), st
 }
 
 // newServiceOn wires a Service on st, as another instance sharing the
-// database would be.
-func newServiceOn(t *testing.T, cfg restauth.Config, st *sqlite.DB) *restauth.Service {
+// database would be. Each of with may change the instance's options.
+func newServiceOn(t *testing.T, cfg restauth.Config, st *sqlite.DB, with ...func(*instance.Options)) *restauth.Service {
 	t.Helper()
-	inst, err := instance.New(context.Background(), st, instance.Options{
+	opts := instance.Options{
 		Config: cfg, Hasher: password.New(password.Options{Params: fastParams}), VerifierCacheSize: -1,
-	})
+	}
+	for _, w := range with {
+		w(&opts)
+	}
+	inst, err := instance.New(context.Background(), st, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,9 @@
 // Package pages serves restauth's pages for people: sign-up, sign-in,
 // sign-out and the account page (sessions, password, deletion). They are
-// server-rendered html/template pages with one embedded style sheet and no
-// script, talking to the same restauth.Service as the JSON API, so that no
-// rule is written twice. A browser session is an ordinary restauth session
-// reached through a cookie.
+// server-rendered html/template pages with one embedded style sheet and,
+// for passkeys only, one script file, talking to the same restauth.Service
+// as the JSON API, so that no rule is written twice. A browser session is
+// an ordinary restauth session reached through a cookie.
 package pages
 
 import (
@@ -44,7 +44,7 @@ type Deps struct {
 	Logger  *slog.Logger
 }
 
-//go:embed templates/*.html static/style.css
+//go:embed templates/*.html static/style.css static/passkeys.js
 var files embed.FS
 
 // Paths of the pages, for links and redirects.
@@ -62,7 +62,9 @@ type server struct {
 	log   *slog.Logger
 	pages map[string]*template.Template
 	css   []byte
-	now   func() time.Time
+	// script is static/passkeys.js, served only when passkeys are on.
+	script []byte
+	now    func() time.Time
 }
 
 // NewServer returns a handler that serves the pages and passes every other
@@ -78,6 +80,7 @@ func NewServer(cfg Config, deps Deps, next http.Handler) http.Handler {
 	s := &server{cfg: cfg, svc: deps.Service, log: deps.Logger, now: time.Now}
 	s.pages = mustParse()
 	s.css, _ = files.ReadFile("static/style.css")
+	s.script, _ = files.ReadFile("static/passkeys.js")
 
 	mux := http.NewServeMux()
 	s.routes(mux)
@@ -100,7 +103,7 @@ func NewServer(cfg Config, deps Deps, next http.Handler) http.Handler {
 var routePatterns = []string{
 	pathSignup, pathSignin, pathSignout, pathAccount, pathAccount + "/",
 	pathSigninMFA,
-	"/pages/",
+	"/pages/", pathSignin + "/",
 }
 
 func (s *server) routes(mux *http.ServeMux) {
@@ -124,11 +127,15 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/keys", s.postCreateKey)
 	mux.HandleFunc("POST /account/keys/revoke", s.postRevokeKey)
 	s.mfaRoutes(mux)
+	if s.svc.PasskeysEnabled() {
+		s.passkeyRoutes(mux)
+	}
 	mux.HandleFunc("/", s.notFound)
 }
 
 // csp allows the page's own style sheets, images and forms, and nothing
-// else: no script at all, no inline style, and no framing. form-action
+// else: no script at all (cspScript, for the pages offering passkeys, is
+// the one exception), no inline style, and no framing. form-action
 // also governs where the redirect after a form POST may go in Chromium;
 // every redirect the pages make is local.
 const csp = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +

@@ -30,7 +30,7 @@ func mustParse() map[string]*template.Template {
 	out := make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {
 		t := template.New("layout.html").Funcs(funcs)
-		out[name] = template.Must(t.ParseFS(files, "templates/layout.html", "templates/fields.html", "templates/"+name+".html"))
+		out[name] = template.Must(t.ParseFS(files, "templates/layout.html", "templates/fields.html", "templates/passkeys.html", "templates/"+name+".html"))
 	}
 	return out
 }
@@ -63,6 +63,10 @@ type view struct {
 	NewKey     string    // A key just made, shown this once.
 	MaxKeyName int
 	MFA        mfaView
+	// Passkeys shows the passkey parts of the sign-in and account pages,
+	// which then load the script.
+	Passkeys    bool
+	PasskeyList []passkeyView
 }
 
 // sessionView is one row of the account page's session list.
@@ -141,6 +145,9 @@ func (s *server) newView(r *http.Request, title string) *view {
 		Errors:      map[string]string{},
 		MinPassword: cfg.MinPasswordLen, MaxUsername: cfg.MaxUsernameLen,
 	}
+	// Only the sign-in and account pages use passkeys, so only they load
+	// the script and relax the CSP for it.
+	v.Passkeys = s.svc.PasskeysEnabled() && (title == "title_signin" || title == "title_account")
 	if key, ok := notices[r.URL.Query().Get("done")]; ok {
 		v.Notice = msg(key)
 	}
@@ -163,6 +170,9 @@ var notices = map[string]string{
 	"key-gone":        "done_key_gone",
 	"mfa-expired":     "done_mfa_expired",
 	"totp-off":        "done_totp_off",
+	"passkey-added":   "done_passkey_added",
+	"passkey-removed": "done_passkey_removed",
+	"passkey-gone":    "done_passkey_gone",
 }
 
 // render writes the page with status. It renders into a buffer first, so
@@ -173,6 +183,9 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page
 		s.log.ErrorContext(r.Context(), "page template failed", "page", page, "err", err)
 		http.Error(w, msg("err_internal"), http.StatusInternalServerError)
 		return
+	}
+	if v.Passkeys {
+		w.Header().Set("Content-Security-Policy", cspScript)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)

@@ -23,6 +23,7 @@ type Store interface {
 	restauth.BrowserStore
 	restauth.APIKeyStore
 	restauth.MFAStore
+	restauth.PasskeyStore
 }
 
 // Run runs the conformance suite. open must return a fresh, empty, migrated
@@ -58,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ImportUsers", testImportUsers},
 		{"APIKeys", testAPIKeys},
 		{"MFA", testMFA},
+		{"Passkeys", testPasskeys}, {"PasskeyChallenges", testPasskeyChallenges},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

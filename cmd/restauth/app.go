@@ -192,7 +192,8 @@ type app struct {
 // revocations.
 func wire(ctx context.Context, cfg *config, st store, logger *slog.Logger) (*app, error) {
 	hasher := password.New(cfg.hash)
-	inst, err := instance.New(ctx, st, instance.Options{Config: cfg.domain, Hasher: hasher, Logger: logger})
+	inst, err := instance.New(ctx, st, instance.Options{Config: cfg.domain, Hasher: hasher, Logger: logger,
+		Passkeys: passkeyCeremonies(cfg, logger)})
 	var stage *instance.StageError
 	switch {
 	case errors.As(err, &stage) && errors.Is(err, token.ErrUnusableKey):

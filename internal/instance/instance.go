@@ -29,6 +29,7 @@ type Store interface {
 	restauth.KeyStore
 	restauth.APIKeyStore
 	restauth.MFAStore
+	restauth.PasskeyStore
 }
 
 // Options are what differs between instances.
@@ -49,6 +50,9 @@ type Options struct {
 	// Sessions, when set, stands in front of the store's sessions, so that
 	// a test can put a store that fails on purpose there.
 	Sessions restauth.SessionStore
+	// Passkeys, when set, turns passkeys on with these ceremonies (the
+	// relying party of the public URL) and the store's passkeys.
+	Passkeys restauth.PasskeyCeremonies
 }
 
 // Instance is a wired Service with the collaborators that the server's
@@ -110,13 +114,16 @@ func New(ctx context.Context, st Store, opts Options) (*Instance, error) {
 	if opts.Sessions != nil {
 		sessions = opts.Sessions
 	}
-	svc := restauth.NewService(cfg, restauth.Deps{
-		Users: st, Sessions: sessions, Counters: st, Browsers: st, APIKeys: st,
+	deps := restauth.Deps{
+		Users: st, Sessions: sessions, Counters: st, Browsers: st, APIKeys: st, MFA: st,
 		Hasher: opts.Hasher, Issuer: token.NewSigner(ring), Verifier: verifier, Refresh: codec,
 		Revocations: revs, Normalizer: Norm{}, IsCommon: password.IsCommon,
 		Logger: opts.Logger, NewID: NewSessionID,
-		MFA: st,
-	})
+	}
+	if opts.Passkeys != nil {
+		deps.Passkeys, deps.PasskeyCeremonies = st, opts.Passkeys
+	}
+	svc := restauth.NewService(cfg, deps)
 	return &Instance{Service: svc, Ring: ring, Verifier: verifier, Revocations: revs}, nil
 }
 
