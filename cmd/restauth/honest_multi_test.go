@@ -92,24 +92,12 @@ func TestMultiInstanceHonestClients(t *testing.T) {
 	}
 
 	a, b := cacheOn.a, cacheOn.b
-	// waitRefused polls b until the password is refused, within a second.
+	// waitRefused polls b until the password is refused, through the
+	// shared awaitRefused: the time it took is logged, and only a bound far
+	// above it (10 s) fails the test, so that a busy machine cannot.
 	waitRefused := func(t *testing.T, name, pw string, since time.Time) {
 		t.Helper()
-		for {
-			r := mustSend(t, "GET", b.base+"/api/resource", "", basicAuth(name, pw))
-			elapsed := time.Since(since)
-			if r.status == http.StatusUnauthorized {
-				t.Logf("B refused the old password %v after the change on A", elapsed.Round(time.Microsecond))
-				return
-			}
-			if r.status != http.StatusOK {
-				t.Fatalf("old password on B: %d %s, want 200 or 401", r.status, r.raw)
-			}
-			if elapsed > time.Second {
-				t.Fatalf("B still accepts the old password %v after the change on A, want it refused within 1s", elapsed.Round(time.Millisecond))
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		awaitRefused(t, b.base+"/api/resource", basicAuth(name, pw), since, "B, the password changed or revoked on A")
 	}
 	// cached makes B verify the password and cache it.
 	cached := func(t *testing.T, name, pw string) {
