@@ -78,7 +78,7 @@
 // and one CPU for tens of milliseconds, and the legacy formats are just as
 // expensive. A [Gate] therefore admits at most MaxConcurrent computations
 // (default: the number of CPUs) and lets at most MaxQueue more callers
-// (default 64) wait, each for at most QueueTimeout (default 2s). A caller
+// (default 1024) wait, each for at most QueueTimeout (default 2s). A caller
 // turned away receives a [*BusyError], whose RetryAfter method suggests when
 // to try again; restauth reports it as its "overloaded" error. A caller
 // whose context ends while waiting receives the context's error.

@@ -9,7 +9,13 @@ import (
 
 // Gate defaults.
 const (
-	DefaultMaxQueue     = 64
+	// DefaultMaxQueue is large on purpose. A waiting caller costs only a
+	// parked goroutine, while a refused one comes straight back: with a
+	// small queue, a login flood turns into thousands of 503 round trips a
+	// second, each handled at normal priority, and those, not the niced
+	// hashing, are what slow token requests. Waiting callers answer at most
+	// one per QueueTimeout each.
+	DefaultMaxQueue     = 1024
 	DefaultQueueTimeout = 2 * time.Second
 	// DefaultRetryAfter is what BusyError.RetryAfter suggests.
 	DefaultRetryAfter = time.Second

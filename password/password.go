@@ -79,7 +79,7 @@ func (p Params) withDefaults() Params {
 type Options struct {
 	Params        Params // Zero fields take DefaultParams' values.
 	MaxConcurrent int    // Hash computations at once; default runtime.NumCPU().
-	MaxQueue      int    // Callers waiting for a slot; default 64.
+	MaxQueue      int    // Callers waiting for a slot; default 1024.
 	// QueueTimeout is the longest a caller waits for a slot; default 2s.
 	QueueTimeout time.Duration
 	// Nice, when positive, runs computations on MaxConcurrent dedicated

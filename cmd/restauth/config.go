@@ -60,7 +60,7 @@ func defaultConfig() *config {
 		hash: password.Options{
 			Params:        password.DefaultParams,
 			MaxConcurrent: runtime.NumCPU(),
-			MaxQueue:      64,
+			MaxQueue:      password.DefaultMaxQueue,
 			QueueTimeout:  2 * time.Second,
 			Nice:          5,
 		},
