@@ -33,6 +33,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "restauth: third signal: exiting at once")
 		os.Exit(1)
 	}()
+	ownsRuntime = true
 	err := run(withForce(ctx, force), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	os.Exit(exitCode(err, os.Stderr))
 }

@@ -176,6 +176,7 @@ func serve(ctx context.Context, in *invocation) error {
 		// who gets the CPU.
 		runtime.GOMAXPROCS(baseProcs + cfg.hash.MaxConcurrent)
 	}
+	tuneGC(logger, in.getenv, cfg.hash)
 	start := time.Now()
 	where, created, err := describeDatabase(ctx, cfg.db)
 	if err != nil {
