@@ -40,6 +40,7 @@ func (h *harness) apiKeyScenario(ctx context.Context, db *database) error {
 	}
 	jobs := tokenJobs(p.addr, keys, false)
 	h.vsBaseline(ctx, p, db, name, jobs)
+	h.alternatingRounds(ctx, p, db, name, jobs)
 	return nil
 }
 

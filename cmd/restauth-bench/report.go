@@ -93,7 +93,8 @@ type result struct {
 	RSSLastHalfMiB  float64 `json:"rss_last_half_max_mib"`
 
 	BaselineRPS float64 `json:"baseline_rps,omitempty"`
-	// Ratios are token-ratio's per-round ratios; VsBaseline is their median.
+	// Ratios are the per-round ratios of an alternating-rounds result
+	// (token-ratio, api-key); VsBaseline is their median.
 	Ratios     []float64 `json:"ratios,omitempty"`
 	VsBaseline float64   `json:"vs_baseline,omitempty"`
 	LimitRPS   float64   `json:"limit_rps,omitempty"` // The physical limit: argon2id alone, the mean of LimitBeforeAfter.
@@ -262,7 +263,10 @@ func (rep *report) finish() {
 			rep.target(store, "token ratio with metrics on vs off", "≥ 97%",
 				fmt.Sprintf("%s (on %s, off %s)", pct(rel), pct(on.VsBaseline), pct(off.VsBaseline)), rel >= 0.97)
 		}
-		if r := rep.find(store, "api-key"); r != nil {
+		if r := rep.findPrefix(store, "api-key ("); r != nil {
+			rep.target(store, "api-key vs bare baseline, median of alternating rounds", "≥ 80%",
+				fmt.Sprintf("%s (rounds %s)", pct(r.VsBaseline), pcts(r.Ratios)), r.VsBaseline >= 0.8)
+		} else if r := rep.find(store, "api-key"); r != nil {
 			rep.target(store, "api-key vs bare baseline", "≥ 80%",
 				fmt.Sprintf("%s (%.0f vs %.0f req/s)", pct(r.VsBaseline), r.RPS, r.BaselineRPS), r.VsBaseline >= 0.8)
 		}
