@@ -55,9 +55,9 @@ type Passkey struct {
 // PasskeyChallenge is the server's half of a ceremony in progress, kept in
 // the store so that the ceremony may finish on any instance.
 type PasskeyChallenge struct {
-	ID        string // Shaped as a session id.
-	UserID    int64  // The user the ceremony is for; 0 for a sign-in with no username.
-	Kind      string // PasskeyRegister, PasskeySignIn or PasskeyVerify.
+	ID     string // Shaped as a session id.
+	UserID int64  // The user the ceremony is for; 0 for a sign-in with no username.
+	Kind   string // PasskeyRegister, PasskeySignIn or PasskeyVerify.
 	// State is the ceremonies' state; for PasskeyVerify it is preceded by
 	// the SHA-256 of the mfa_token of the login it completes.
 	State     []byte // The ceremonies' state: the challenge and what it allows.
