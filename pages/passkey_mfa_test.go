@@ -70,7 +70,7 @@ func TestMFAPasskeyPage(t *testing.T) {
 		}
 		tok = m[1]
 		for what, page := range map[string]page{
-			"the second step":                p,
+			"the second step":                 p,
 			"the second step after a refusal": e.post(c, "/signin/mfa", url.Values{"mfa_token": {tok}, "code": {"12345"}, "return_to": {"/oauth/authorize?client_id=demo&state=s1"}}),
 		} {
 			if !strings.Contains(page.body, `id="passkey-mfa"`) || !strings.Contains(page.body, `<script src="/pages/passkeys.js" defer></script>`) ||
