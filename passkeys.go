@@ -58,9 +58,10 @@ type PasskeyChallenge struct {
 	ID     string // Shaped as a session id.
 	UserID int64  // The user the ceremony is for; 0 for a sign-in with no username.
 	Kind   string // PasskeyRegister, PasskeySignIn or PasskeyVerify.
-	// State is the ceremonies' state; for PasskeyVerify it is preceded by
-	// the SHA-256 of the mfa_token of the login it completes.
-	State     []byte // The ceremonies' state: the challenge and what it allows.
+	// State is the ceremonies' state: the challenge and what it allows.
+	// For PasskeyVerify it is preceded by the SHA-256 of the mfa_token of
+	// the login it completes.
+	State     []byte
 	ExpiresAt time.Time
 }
 
