@@ -42,7 +42,14 @@ func (b *b) usePasskey(what string) {
 	b.eval("clear the status line", `(() => { document.getElementById("passkey-status").textContent = ""; return ""; })()`)
 	b.do(what, click("#passkey-mfa"))
 	b.waitFor(what, func() bool {
-		return !strings.HasPrefix(b.path(), "/signin") || (b.status() != "" && b.status() != msg("passkey_working"))
+		// The page may be navigating while it is read: a read that fails
+		// then is retried, not a failure.
+		state, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.pathname + "\n" + ((document.getElementById("passkey-status") || {}).textContent || "")`))
+		if err != nil {
+			return false
+		}
+		path, status, _ := strings.Cut(state, "\n")
+		return !strings.HasPrefix(path, "/signin") || (status != "" && status != msg("passkey_working"))
 	})
 }
 
