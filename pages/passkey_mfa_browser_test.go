@@ -42,14 +42,8 @@ func (b *b) usePasskey(what string) {
 	b.eval("clear the status line", `(() => { document.getElementById("passkey-status").textContent = ""; return ""; })()`)
 	b.do(what, click("#passkey-mfa"))
 	b.waitFor(what, func() bool {
-		// The page may be navigating while it is read: a read that fails
-		// then is retried, not a failure.
-		state, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.pathname + "\n" + ((document.getElementById("passkey-status") || {}).textContent || "")`))
-		if err != nil {
-			return false
-		}
-		path, status, _ := strings.Cut(state, "\n")
-		return !strings.HasPrefix(path, "/signin") || (status != "" && status != msg("passkey_working"))
+		path, status, ok := b.pageState()
+		return ok && (!strings.HasPrefix(path, "/signin") || (status != "" && status != msg("passkey_working")))
 	})
 }
 
