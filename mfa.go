@@ -423,8 +423,8 @@ func (s *Service) secondFactors(ctx context.Context, userID int64) ([]string, er
 }
 
 // SecondStepFactors names the factors that can complete the pending login
-// of mfaToken, for a page showing its second step again; errBadMFAToken
-// when the token is unknown, expired or used.
+// of mfaToken, for a page showing its second step again; an error with
+// code EInvalidMFAToken when the token is unknown, expired or used.
 func (s *Service) SecondStepFactors(ctx context.Context, mfaToken string) ([]string, error) {
 	ch, _, err := s.pendingChallenge(ctx, mfaToken)
 	if err != nil {
