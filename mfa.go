@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base32"
 	"encoding/base64"
 	"errors"
@@ -11,13 +12,21 @@ import (
 	"time"
 )
 
-// A second factor is something a user proves after the password: today a
-// confirmed TOTP authenticator, with its recovery codes as the fallback.
-// Whether a user has one is answered in one place, HasSecondFactor, and the
-// second step of a login is independent of the factor: a password login of
-// such a user opens no session but stores an MFA challenge (which user,
-// from which client, until when) and hands its token to the client, and the
-// call that completes the login names the factor it proves.
+// A second factor is something a user proves after the password. Two-step
+// sign-in is turned on by confirming a TOTP authenticator; from then on the
+// second step can be completed with a TOTP code, one of the recovery codes,
+// or, with passkeys on, one of the user's passkeys. Whether a user has a
+// second step is answered in one place, HasSecondFactor, and the second step
+// of a login is independent of the factor: a password login of such a user
+// opens no session but stores an MFA challenge (which user, from which
+// client, until when) and hands its token to the client, and the call that
+// completes the login names the factor it proves.
+//
+// A passkey alone does not turn two-step sign-in on. Registering one is a
+// way to sign in without the password; it is done by a session the password
+// opened, gives no recovery codes, and stops working when the server's
+// public URL changes, so making it required after the password would lock
+// out whoever loses the device or the server its passkey configuration.
 
 // MFAStore persists second factors and the challenges of logins waiting for
 // one.
@@ -89,6 +98,10 @@ const (
 	// RecoveryCodeCount is how many recovery codes a confirmed enrolment
 	// gets; each may be used once.
 	RecoveryCodeCount = 10
+	// MFAPasskeyBeginLimit bounds the passkey ceremonies the pending
+	// logins of one account may start per PasskeyChallengeTTL, so that
+	// someone who knows the password cannot fill the challenge table.
+	MFAPasskeyBeginLimit = 30
 	// maxMFATokenLen bounds a presented mfa_token before it is hashed.
 	maxMFATokenLen = 128
 )
@@ -97,6 +110,9 @@ const (
 const (
 	FactorTOTP         = "totp"
 	FactorRecoveryCode = "recovery_code"
+	// FactorPasskey is one of the user's passkeys, answering a challenge
+	// from BeginMFAPasskey.
+	FactorPasskey = "passkey"
 )
 
 var (
@@ -113,7 +129,8 @@ var (
 	errBadCode       = &Error{Code: EInvalidCode, Message: "the code is wrong or was already used"}
 	errNoPending     = &Error{Code: ENotFound, Message: "no TOTP enrolment is waiting for confirmation"}
 	errNoFactor      = &Error{Code: ENotFound, Message: "no TOTP authenticator is active"}
-	errUnknownFactor = &Error{Code: EInvalid, Message: `factor must be "totp" or "recovery_code"`}
+	errUnknownFactor = &Error{Code: EInvalid, Message: `factor must be "totp", "recovery_code" or "passkey"`}
+	errNoPasskey     = &Error{Code: EPasskeyRefused, Message: "this account has no passkey"}
 	errNoMFAStore    = errors.New("no MFA store is configured")
 )
 
@@ -123,6 +140,10 @@ var (
 type MFARequiredError struct {
 	Token     string
 	ExpiresIn time.Duration
+	// Factors names what can complete the login: FactorTOTP and
+	// FactorRecoveryCode, and FactorPasskey when passkeys are on and the
+	// user has one.
+	Factors []string
 }
 
 func (e *MFARequiredError) Error() string { return errMFARequired.Error() }
@@ -153,7 +174,9 @@ func (s *Service) mfaStore() (MFAStore, error) {
 }
 
 // HasSecondFactor reports whether a password alone is not enough for the
-// user: this is the one place that says so.
+// user: this is the one place that says so. It is so when the user has a
+// confirmed TOTP authenticator; passkeys are then one more way to complete
+// the second step (secondFactors), not a reason for one.
 func (s *Service) HasSecondFactor(ctx context.Context, userID int64) (bool, error) {
 	if s.deps.MFA == nil {
 		return false, nil
@@ -372,10 +395,107 @@ func (s *Service) challenge(ctx context.Context, u *User, meta ClientMeta) error
 		ClientIP: meta.IP, UserAgent: truncate(meta.UserAgent, 256),
 		CreatedAt: now, ExpiresAt: now.Add(MFAChallengeTTL),
 	}
+	factors, err := s.secondFactors(ctx, u.ID)
+	if err != nil {
+		return err
+	}
 	if err := st.CreateMFAChallenge(ctx, c); err != nil {
 		return err
 	}
-	return &MFARequiredError{Token: tok, ExpiresIn: MFAChallengeTTL}
+	return &MFARequiredError{Token: tok, ExpiresIn: MFAChallengeTTL, Factors: factors}
+}
+
+// secondFactors names the factors that can complete a second step of the
+// user: codes always, a passkey when passkeys are on and the user has one.
+func (s *Service) secondFactors(ctx context.Context, userID int64) ([]string, error) {
+	factors := []string{FactorTOTP, FactorRecoveryCode}
+	if !s.PasskeysEnabled() {
+		return factors, nil
+	}
+	list, err := s.deps.Passkeys.Passkeys(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) > 0 {
+		factors = append(factors, FactorPasskey)
+	}
+	return factors, nil
+}
+
+// SecondStepFactors names the factors that can complete the pending login
+// of mfaToken, for a page showing its second step again; an error with
+// code EInvalidMFAToken when the token is unknown, expired or used.
+func (s *Service) SecondStepFactors(ctx context.Context, mfaToken string) ([]string, error) {
+	ch, _, err := s.pendingChallenge(ctx, mfaToken)
+	if err != nil {
+		return nil, err
+	}
+	return s.secondFactors(ctx, ch.UserID)
+}
+
+// pendingChallenge returns the MFA challenge of mfaToken, which it does not
+// consume, and the token's hash.
+func (s *Service) pendingChallenge(ctx context.Context, mfaToken string) (*MFAChallenge, []byte, error) {
+	st, err := s.mfaStore()
+	if err != nil {
+		return nil, nil, err
+	}
+	if mfaToken == "" || len(mfaToken) > maxMFATokenLen {
+		return nil, nil, errBadMFAToken
+	}
+	h := hashMFAToken(mfaToken)
+	ch, err := st.MFAChallenge(ctx, h, s.deps.Now())
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, errBadMFAToken
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return ch, h, nil
+}
+
+// BeginMFAPasskey starts proving the second factor of the pending login of
+// mfaToken with a passkey: it returns the challenge's id and the request
+// options, which list the user's passkeys only (allowCredentials). The
+// challenge is bound to the login: it completes only the login of that
+// mfa_token, is single-use and expires after PasskeyChallengeTTL. The
+// logins of one account may start MFAPasskeyBeginLimit of them per
+// PasskeyChallengeTTL.
+func (s *Service) BeginMFAPasskey(ctx context.Context, mfaToken string) (string, []byte, error) {
+	if !s.PasskeysEnabled() {
+		return "", nil, errPasskeysOff
+	}
+	ch, h, err := s.pendingChallenge(ctx, mfaToken)
+	if err != nil {
+		return "", nil, err
+	}
+	now := s.deps.Now()
+	c, err := s.deps.Counters.Incr(ctx, "mfa-passkey:"+FormatUserID(ch.UserID), now, PasskeyChallengeTTL)
+	if err != nil {
+		return "", nil, err
+	}
+	if c.Count > MFAPasskeyBeginLimit {
+		return "", nil, tooMany(c.WindowStart.Add(PasskeyChallengeTTL).Sub(now))
+	}
+	u, err := s.passkeyUser(ctx, ch.UserID)
+	if errors.Is(err, ErrNotFound) {
+		// The account was deleted since the password was checked.
+		return "", nil, errBadMFAToken
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	if len(u.Passkeys) == 0 {
+		return "", nil, errNoPasskey
+	}
+	options, state, err := s.deps.PasskeyCeremonies.BeginLogin(u)
+	if err != nil {
+		return "", nil, err
+	}
+	// The state starts with the mfa_token's hash, which binds the
+	// challenge to this login (see checkPasskeyFactor).
+	id, err := s.beginPasskey(ctx, ch.UserID, PasskeyVerify, append(h[:len(h):len(h)], state...))
+	return id, options, err
 }
 
 func hashMFAToken(tok string) []byte {
@@ -387,7 +507,18 @@ func hashMFAToken(tok string) []byte {
 // the token it handed out, factor names what code proves. It opens a
 // session and returns its tokens.
 func (s *Service) CompleteLogin(ctx context.Context, mfaToken, factor, code string, meta ClientMeta) (*User, *TokenPair, error) {
-	u, m, err := s.secondStep(ctx, mfaToken, factor, code, meta)
+	return s.completeLogin(ctx, mfaToken, codeProof(factor, code), meta)
+}
+
+// CompleteLoginPasskey is CompleteLogin with a passkey: response is the
+// assertion (the browser's PublicKeyCredential as JSON) answering the
+// challenge challengeID that BeginMFAPasskey started for mfaToken.
+func (s *Service) CompleteLoginPasskey(ctx context.Context, mfaToken, challengeID string, response []byte, meta ClientMeta) (*User, *TokenPair, error) {
+	return s.completeLogin(ctx, mfaToken, passkeyProof(challengeID, response), meta)
+}
+
+func (s *Service) completeLogin(ctx context.Context, mfaToken string, proof factorProof, meta ClientMeta) (*User, *TokenPair, error) {
+	u, m, err := s.secondStep(ctx, mfaToken, proof, meta)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -400,7 +531,17 @@ func (s *Service) CompleteLogin(ctx context.Context, mfaToken, factor, code stri
 
 // CompleteSignIn is CompleteLogin for the pages: it opens a browser session.
 func (s *Service) CompleteSignIn(ctx context.Context, mfaToken, factor, code string, meta ClientMeta) (*User, *Session, string, error) {
-	u, m, err := s.secondStep(ctx, mfaToken, factor, code, meta)
+	return s.completeSignIn(ctx, mfaToken, codeProof(factor, code), meta)
+}
+
+// CompleteSignInPasskey is CompleteLoginPasskey for the pages: it opens a
+// browser session.
+func (s *Service) CompleteSignInPasskey(ctx context.Context, mfaToken, challengeID string, response []byte, meta ClientMeta) (*User, *Session, string, error) {
+	return s.completeSignIn(ctx, mfaToken, passkeyProof(challengeID, response), meta)
+}
+
+func (s *Service) completeSignIn(ctx context.Context, mfaToken string, proof factorProof, meta ClientMeta) (*User, *Session, string, error) {
+	u, m, err := s.secondStep(ctx, mfaToken, proof, meta)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -411,29 +552,44 @@ func (s *Service) CompleteSignIn(ctx context.Context, mfaToken, factor, code str
 	return u, sess, cookie, nil
 }
 
+// factorProof is what completes a second step: a code of a named factor,
+// or a passkey's assertion.
+type factorProof struct {
+	factor    string
+	code      string // FactorTOTP, FactorRecoveryCode.
+	challenge string // FactorPasskey: the id from BeginMFAPasskey.
+	response  []byte // FactorPasskey: the assertion.
+}
+
+func codeProof(factor, code string) factorProof {
+	if factor == "" {
+		factor = FactorTOTP
+	}
+	return factorProof{factor: factor, code: code}
+}
+
+func passkeyProof(challengeID string, response []byte) factorProof {
+	return factorProof{factor: FactorPasskey, challenge: challengeID, response: response}
+}
+
 // secondStep checks the second factor of a pending login and consumes its
 // challenge. The session opened next records the client the password came
 // from, as the challenge stored it.
-func (s *Service) secondStep(ctx context.Context, mfaToken, factor, code string, meta ClientMeta) (*User, ClientMeta, error) {
+func (s *Service) secondStep(ctx context.Context, mfaToken string, proof factorProof, meta ClientMeta) (*User, ClientMeta, error) {
 	st, err := s.mfaStore()
 	if err != nil {
 		return nil, meta, err
 	}
-	if mfaToken == "" || len(mfaToken) > maxMFATokenLen {
-		return nil, meta, errBadMFAToken
-	}
-	h := hashMFAToken(mfaToken)
-	ch, err := st.MFAChallenge(ctx, h, s.deps.Now())
-	if errors.Is(err, ErrNotFound) {
-		return nil, meta, errBadMFAToken
-	}
+	ch, h, err := s.pendingChallenge(ctx, mfaToken)
 	if err != nil {
 		return nil, meta, err
 	}
-	if factor == "" {
-		factor = FactorTOTP
+	if proof.factor == FactorPasskey {
+		err = s.checkPasskeyFactor(ctx, ch, h, proof.challenge, proof.response, meta)
+	} else {
+		err = s.checkFactor(ctx, ch.UserID, proof.factor, proof.code, meta)
 	}
-	if err := s.checkFactor(ctx, ch.UserID, factor, code, meta); err != nil {
+	if err != nil {
 		return nil, meta, err
 	}
 	if _, err := st.ConsumeMFAChallenge(ctx, h, s.deps.Now()); err != nil {
@@ -450,6 +606,37 @@ func (s *Service) secondStep(ctx context.Context, mfaToken, factor, code string,
 		return nil, meta, err
 	}
 	return u, ClientMeta{IP: ch.ClientIP, UserAgent: ch.UserAgent}, nil
+}
+
+// checkPasskeyFactor checks a passkey's assertion for the pending login ch
+// (whose mfa_token hashes to h) under the same guessing limits as a code:
+// a refused assertion counts as a wrong code. The passkey challenge must be
+// one BeginMFAPasskey started for this very login, and the passkey one of
+// the login's user. A response that cannot be an authenticator's, or a
+// challenge id of another shape, is refused before it is counted.
+func (s *Service) checkPasskeyFactor(ctx context.Context, ch *MFAChallenge, h []byte, challengeID string, response []byte, meta ClientMeta) error {
+	if !s.PasskeysEnabled() {
+		return errPasskeysOff
+	}
+	if err := checkResponse(response); err != nil {
+		return err
+	}
+	if !ValidSessionID(challengeID) {
+		return errPasskeyExpired
+	}
+	return s.guardFactor(ctx, ch.UserID, meta, func() error {
+		c, err := s.takePasskey(ctx, challengeID, PasskeyVerify, ch.UserID)
+		if err != nil {
+			return err
+		}
+		if len(c.State) < len(h) || subtle.ConstantTimeCompare(c.State[:len(h)], h) != 1 {
+			// Started for another login of the same user.
+			return errPasskeyExpired
+		}
+		c.State = c.State[len(h):]
+		_, err = s.assertPasskey(ctx, c, response, ch.UserID)
+		return err
+	})
 }
 
 // checkFactor checks a code of the named factor for the user under the
@@ -492,21 +679,33 @@ func (s *Service) checkFactor(ctx context.Context, userID int64, factor, code st
 	default:
 		return errUnknownFactor
 	}
+	return s.guardFactor(ctx, userID, meta, func() error {
+		ok, err := check()
+		if err == nil && !ok {
+			err = errBadCode
+		}
+		return err
+	})
+}
+
+// guardFactor runs check, a second-factor check of the user, under the
+// guessing limits (holdMFA). A refusal (invalid_code, passkey_refused)
+// counts as a failure; a success clears the account's failures; any other
+// error (a store failure) counts as neither.
+func (s *Service) guardFactor(ctx context.Context, userID int64, meta ClientMeta, check func() error) error {
 	att, err := s.holdMFA(ctx, userID, meta)
 	if err != nil {
 		return err
 	}
 	defer att.settle(context.WithoutCancel(ctx))
-	ok, err := check()
-	if err != nil {
-		return err
-	}
-	if !ok {
+	err = check()
+	switch ErrorCode(err) {
+	case "":
+		att.succeeded = true
+	case EInvalidCode, EPasskeyRefused:
 		att.failed = true
-		return errBadCode
 	}
-	att.succeeded = true
-	return nil
+	return err
 }
 
 // holdMFA takes the guessing limits for a code check: the per-account

@@ -55,10 +55,13 @@ type Passkey struct {
 // PasskeyChallenge is the server's half of a ceremony in progress, kept in
 // the store so that the ceremony may finish on any instance.
 type PasskeyChallenge struct {
-	ID        string // Shaped as a session id.
-	UserID    int64  // The user the ceremony is for; 0 for a sign-in with no username.
-	Kind      string // PasskeyRegister, PasskeySignIn or PasskeyVerify.
-	State     []byte // The ceremonies' state: the challenge and what it allows.
+	ID     string // Shaped as a session id.
+	UserID int64  // The user the ceremony is for; 0 for a sign-in with no username.
+	Kind   string // PasskeyRegister, PasskeySignIn or PasskeyVerify.
+	// State is the ceremonies' state: the challenge and what it allows.
+	// For PasskeyVerify it is preceded by the SHA-256 of the mfa_token of
+	// the login it completes.
+	State     []byte
 	ExpiresAt time.Time
 }
 
@@ -67,7 +70,7 @@ type PasskeyChallenge struct {
 const (
 	PasskeyRegister = "register"
 	PasskeySignIn   = "signin"
-	PasskeyVerify   = "verify"
+	PasskeyVerify   = "verify" // The second step of a password login (BeginMFAPasskey).
 )
 
 // PasskeyStore persists passkeys and the challenges of ceremonies.
@@ -351,46 +354,6 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, challengeID string, r
 	}
 	sess, cookie, err := s.OpenBrowserSession(ctx, u, meta)
 	return u, sess, cookie, err
-}
-
-// BeginPasskeyVerification starts proving a second factor with one of a
-// known user's passkeys (whose password was just checked), and returns the
-// challenge's id and the request options listing the user's passkeys.
-func (s *Service) BeginPasskeyVerification(ctx context.Context, userID int64) (string, []byte, error) {
-	if !s.PasskeysEnabled() {
-		return "", nil, errPasskeysOff
-	}
-	u, err := s.passkeyUser(ctx, userID)
-	if err != nil {
-		return "", nil, err
-	}
-	if len(u.Passkeys) == 0 {
-		return "", nil, errPasskeyRefused
-	}
-	options, state, err := s.deps.PasskeyCeremonies.BeginLogin(u)
-	if err != nil {
-		return "", nil, err
-	}
-	id, err := s.beginPasskey(ctx, userID, PasskeyVerify, state)
-	return id, options, err
-}
-
-// VerifyPasskey checks an assertion, answering a challenge from
-// BeginPasskeyVerification, made by one of userID's passkeys. It opens
-// nothing: the caller completes the sign-in the second factor was for.
-func (s *Service) VerifyPasskey(ctx context.Context, userID int64, challengeID string, response []byte) error {
-	if !s.PasskeysEnabled() {
-		return errPasskeysOff
-	}
-	if err := checkResponse(response); err != nil {
-		return err
-	}
-	c, err := s.takePasskey(ctx, challengeID, PasskeyVerify, userID)
-	if err != nil {
-		return err
-	}
-	_, err = s.assertPasskey(ctx, c, response, userID)
-	return err
 }
 
 // assertPasskey verifies an assertion for challenge c and records the use.

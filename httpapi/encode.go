@@ -45,6 +45,8 @@ var statusByCode = map[string]int{
 	restauth.EInvalidMFAToken:  http.StatusBadRequest,
 	restauth.EInvalidCode:      http.StatusBadRequest,
 	restauth.ETOTPActive:       http.StatusConflict,
+	restauth.EPasskeyRefused:   http.StatusBadRequest,
+	restauth.EPasskeyLimit:     http.StatusConflict,
 }
 
 // errorBody is the JSON shape of every error response.

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -13,11 +14,21 @@ import (
 )
 
 type (
+	// mfaLoginRequest completes a login with a code, or with a passkey:
+	// Passkey is the assertion (the PublicKeyCredential as JSON text, so
+	// that the body stays an object of strings) answering the challenge
+	// Challenge of POST /api/tokens/mfa/passkey/options.
 	mfaLoginRequest struct {
 		MFAToken string `json:"mfa_token,required"`
-		// Factor names what Code proves; empty means "totp".
-		Factor string `json:"factor"`
-		Code   string `json:"code,required"`
+		// Factor names what is proved; empty means "passkey" when Passkey
+		// is sent and "totp" otherwise.
+		Factor    string `json:"factor"`
+		Code      string `json:"code"`
+		Challenge string `json:"challenge"`
+		Passkey   string `json:"passkey"`
+	}
+	mfaPasskeyOptionsRequest struct {
+		MFAToken string `json:"mfa_token,required"`
 	}
 	totpConfirmRequest struct {
 		Code string `json:"code,required"`
@@ -33,10 +44,11 @@ type (
 // mfaRequiredBody is the 401 of a password login that needs a second
 // factor: the error body with the token that completes the login.
 type mfaRequiredBody struct {
-	Error     string `json:"error"`
-	Message   string `json:"message"`
-	MFAToken  string `json:"mfa_token"`
-	ExpiresIn int64  `json:"expires_in"`
+	Error     string   `json:"error"`
+	Message   string   `json:"message"`
+	MFAToken  string   `json:"mfa_token"`
+	ExpiresIn int64    `json:"expires_in"`
+	Factors   []string `json:"factors"`
 }
 
 // writeLoginError is writeError for a password login, whose mfa_required
@@ -52,12 +64,19 @@ func writeLoginError(w http.ResponseWriter, r *http.Request, logger *slog.Logger
 	challenge(w, r, code)
 	encode(w, statusByCode[code], mfaRequiredBody{
 		Error: code, Message: restauth.ErrorMessage(err),
-		MFAToken: mfa.Token, ExpiresIn: int64(mfa.ExpiresIn / time.Second),
+		MFAToken: mfa.Token, ExpiresIn: int64(mfa.ExpiresIn / time.Second), Factors: mfa.Factors,
 	})
 }
 
-// handleMFALogin serves POST /api/tokens/mfa with {"mfa_token", "factor",
-// "code"}: the second step of a login that answered mfa_required.
+var (
+	errCodeAndPasskey = restauth.Errorf(restauth.EInvalid, "send a code or a passkey, not both")
+	errNoCode         = restauth.Errorf(restauth.EInvalid, "code is required")
+	errNoPasskey      = restauth.Errorf(restauth.EInvalid, "passkey and challenge are required")
+)
+
+// handleMFALogin serves POST /api/tokens/mfa: the second step of a login
+// that answered mfa_required, with {"mfa_token", "factor", "code"} or with
+// {"mfa_token", "challenge", "passkey"}.
 func handleMFALogin(logger *slog.Logger, svc *restauth.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, err := decode[mfaLoginRequest](w, r)
@@ -65,13 +84,58 @@ func handleMFALogin(logger *slog.Logger, svc *restauth.Service) http.Handler {
 			writeError(w, r, logger, err)
 			return
 		}
-		u, pair, err := svc.CompleteLogin(r.Context(), req.MFAToken, req.Factor, req.Code, meta(r))
+		var u *restauth.User
+		var pair *restauth.TokenPair
+		switch {
+		case req.Factor == restauth.FactorPasskey || req.Factor == "" && req.Passkey != "":
+			switch {
+			case req.Code != "":
+				err = errCodeAndPasskey
+			case req.Passkey == "" || req.Challenge == "":
+				err = errNoPasskey
+			default:
+				u, pair, err = svc.CompleteLoginPasskey(r.Context(), req.MFAToken, req.Challenge, []byte(req.Passkey), meta(r))
+			}
+		case req.Passkey != "" || req.Challenge != "":
+			err = errCodeAndPasskey
+		case req.Code == "":
+			err = errNoCode
+		default:
+			u, pair, err = svc.CompleteLogin(r.Context(), req.MFAToken, req.Factor, req.Code, meta(r))
+		}
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
 		}
 		setLogUser(r.Context(), u.ID)
 		writePair(w, pair)
+	})
+}
+
+// mfaPasskeyOptions is the start of a passkey ceremony: the challenge's id,
+// to send back with the assertion, and the options for
+// navigator.credentials.get.
+type mfaPasskeyOptions struct {
+	Challenge string          `json:"challenge"`
+	Options   json.RawMessage `json:"options"`
+}
+
+// handleMFAPasskeyOptions serves POST /api/tokens/mfa/passkey/options with
+// {"mfa_token"}: the WebAuthn request options for proving the login's
+// second factor with one of the account's passkeys.
+func handleMFAPasskeyOptions(logger *slog.Logger, svc *restauth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[mfaPasskeyOptionsRequest](w, r)
+		if err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		id, options, err := svc.BeginMFAPasskey(r.Context(), req.MFAToken)
+		if err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		encode(w, http.StatusOK, mfaPasskeyOptions{Challenge: id, Options: options})
 	})
 }
 

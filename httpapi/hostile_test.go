@@ -194,6 +194,8 @@ var everyRoute = []struct {
 	{"POST", "/api/users/me/totp", "", []string{"Authorization", "Bearer {access}"}, 200},
 	{"POST", "/api/users/me/totp/confirm", `{"code":"x"}`, []string{"Authorization", "Bearer {access}"}, 400},
 	{"POST", "/api/tokens/mfa", `{"mfa_token":"x","code":"123456"}`, nil, 400},
+	// Passkeys are off here (no public URL): the route answers 404.
+	{"POST", "/api/tokens/mfa/passkey/options", `{"mfa_token":"x"}`, nil, 404},
 	{"DELETE", "/api/users/me/totp", `{"password":"correct horse battery"}`, []string{"Authorization", "Bearer {access}"}, 404},
 	{"POST", "/api/introspect", `{"token":"{access}"}`, []string{"Authorization", basic("gw", "s3cret-s3cret-s3cret")}, 200},
 	{"GET", "/.well-known/jwks.json", "", nil, 200},

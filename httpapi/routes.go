@@ -37,6 +37,7 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps) {
 
 	// Second factors.
 	mux.Handle("POST /api/tokens/mfa", handleMFALogin(log, svc))
+	mux.Handle("POST /api/tokens/mfa/passkey/options", handleMFAPasskeyOptions(log, svc))
 	mux.Handle("GET /api/users/me/totp", auth(handleTOTPStatus(log, svc)))
 	mux.Handle("POST /api/users/me/totp", auth(handleTOTPEnrol(log, svc)))
 	mux.Handle("POST /api/users/me/totp/confirm", auth(handleTOTPConfirm(log, svc)))

@@ -159,6 +159,8 @@ var messages = map[string]string{
 	"button_passkey_remove": "Remove",
 	"passkey_remove_hint":   " the passkey %s",
 	"button_passkey_signin": "Sign in with a passkey",
+	"button_passkey_mfa":    "Use a passkey",
+	"mfa_passkey_intro":     "Or use one of the passkeys of this account instead of a code.",
 	"signin_passkey_intro":  "Or sign in with a passkey, without your username or password.",
 	"passkey_unsupported":   "This browser cannot use passkeys.",
 	"passkey_cancelled":     "The passkey request was cancelled or timed out. Try again.",

@@ -3,6 +3,7 @@ package pages
 import (
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/restauth/restauth"
 	"github.com/restauth/restauth/httpapi"
@@ -21,6 +22,9 @@ const (
 // or the account page's authenticator section.
 type mfaView struct {
 	Token string // The mfa_token of the sign-in's second step.
+	// Passkey offers "Use a passkey" at the second step: passkeys are on
+	// and the account has one.
+	Passkey bool
 
 	Enabled       bool
 	Pending       bool
@@ -48,8 +52,17 @@ func (s *server) mfaStep(w http.ResponseWriter, r *http.Request, err error, retu
 	}
 	v := s.newView(r, "title_signin_mfa")
 	v.ReturnTo, v.MFA.Token = returnTo, mfa.Token
+	offerPasskey(v, mfa.Factors)
 	s.render(w, r, http.StatusOK, "mfa", v)
 	return true
+}
+
+// offerPasskey shows "Use a passkey" at the second step when factors,
+// those that can complete it, include a passkey; only then does the page
+// load the script and allow it in its CSP.
+func offerPasskey(v *view, factors []string) {
+	v.MFA.Passkey = slices.Contains(factors, restauth.FactorPasskey)
+	v.Passkeys = v.MFA.Passkey
 }
 
 // postSigninMFA completes a sign-in with a code from the authenticator app
@@ -62,6 +75,12 @@ func (s *server) postSigninMFA(w http.ResponseWriter, r *http.Request) {
 	returnTo := safeReturn(r.PostForm.Get("return_to"), "")
 	v := s.newView(r, "title_signin_mfa")
 	v.ReturnTo, v.MFA.Token = returnTo, tok
+	// The step is shown again after a refusal, with the passkey still on
+	// offer; an unknown token offers none, and the code it is sent with
+	// is refused below.
+	if factors, err := s.svc.SecondStepFactors(r.Context(), tok); err == nil {
+		offerPasskey(v, factors)
+	}
 	if code == "" {
 		v.Errors["code"] = msg("err_code_empty")
 		s.render(w, r, http.StatusBadRequest, "mfa", v)

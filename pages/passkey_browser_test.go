@@ -115,8 +115,21 @@ func (b *b) passkeySignIn(what string) {
 	b.t.Helper()
 	b.do(what, click("#passkey-signin"))
 	b.waitFor(what, func() bool {
-		return strings.HasPrefix(b.path(), "/account") || (b.status() != "" && b.status() != msg("passkey_working"))
+		path, status, ok := b.pageState()
+		return ok && (strings.HasPrefix(path, "/account") || (status != "" && status != msg("passkey_working")))
 	})
+}
+
+// pageState reads the page's path and status line at once. The page may be
+// navigating while it is read: ok is then false, and the caller polls
+// again rather than fail.
+func (b *b) pageState() (path, status string, ok bool) {
+	state, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.pathname + "\n" + ((document.getElementById("passkey-status") || {}).textContent || "")`))
+	if err != nil {
+		return "", "", false
+	}
+	path, status, _ = strings.Cut(state, "\n")
+	return path, status, true
 }
 
 // TestBrowserPasskeys walks passkeys in Chromium with the virtual

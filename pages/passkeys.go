@@ -12,8 +12,9 @@ import (
 	"github.com/restauth/restauth"
 )
 
-// Passkeys on the pages: the account page lists, adds and removes them, and
-// the sign-in page signs in with one alone. The WebAuthn calls run in the
+// Passkeys on the pages: the account page lists, adds and removes them, the
+// sign-in page signs in with one alone, and the sign-in's second step
+// (/signin/mfa) accepts one of the account's passkeys in place of a code. The WebAuthn calls run in the
 // browser, in the one script file the pages serve (static/passkeys.js),
 // which posts JSON to the endpoints below; they sit behind the same
 // cross-origin protection as every form. Only the pages that offer
@@ -24,6 +25,8 @@ const (
 	pathPasskeyScript        = "/pages/passkeys.js"
 	pathSigninPasskeyOptions = "/signin/passkey/options"
 	pathSigninPasskey        = "/signin/passkey"
+	pathMFAPasskeyOptions    = "/signin/mfa/passkey/options"
+	pathMFAPasskey           = "/signin/mfa/passkey"
 	pathPasskeyOptions       = "/account/passkeys/options"
 	pathPasskeyAdd           = "/account/passkeys"
 	pathPasskeyRemove        = "/account/passkeys/remove"
@@ -42,6 +45,8 @@ func (s *server) passkeyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+pathPasskeyScript, s.static(s.script, "text/javascript; charset=utf-8"))
 	mux.HandleFunc("POST "+pathSigninPasskeyOptions, s.postSigninPasskeyOptions)
 	mux.HandleFunc("POST "+pathSigninPasskey, s.postSigninPasskey)
+	mux.HandleFunc("POST "+pathMFAPasskeyOptions, s.postMFAPasskeyOptions)
+	mux.HandleFunc("POST "+pathMFAPasskey, s.postMFAPasskey)
 	mux.HandleFunc("POST "+pathPasskeyOptions, s.postPasskeyOptions)
 	mux.HandleFunc("POST "+pathPasskeyAdd, s.postPasskeyAdd)
 	mux.HandleFunc("POST "+pathPasskeyRemove, s.postPasskeyRemove)
@@ -114,6 +119,8 @@ func (s *server) passkeyFail(w http.ResponseWriter, r *http.Request, err error) 
 		status, text = http.StatusRequestEntityTooLarge, msg("err_bad_request")
 	case restauth.EInvalidToken:
 		status, text = http.StatusUnauthorized, msg("done_session_expired")
+	case restauth.EInvalidMFAToken:
+		status, text = http.StatusBadRequest, msg("done_mfa_expired")
 	case restauth.ENotFound:
 		status, text = http.StatusNotFound, msg("notfound_text")
 	default:
@@ -206,6 +213,54 @@ func (s *server) postSigninPasskey(w http.ResponseWriter, r *http.Request) {
 	// once the new one is open.
 	previous, _ := s.current(w, r)
 	_, sess, cookie, err := s.svc.FinishPasskeySignIn(ctx, in.Challenge, in.Credential, s.meta(r))
+	if err != nil {
+		s.passkeyFail(w, r, err)
+		return
+	}
+	if previous != nil {
+		if err := s.svc.Logout(ctx, previous); err != nil && !errors.Is(err, restauth.ErrNotFound) {
+			s.log.WarnContext(ctx, "previous browser session not ended", "err", err)
+		}
+	}
+	s.setCookie(w, r, cookie, sess.ExpiresAt)
+	writeJSON(w, http.StatusOK, doneBody{Redirect: safeReturn(in.ReturnTo, pathAccount)})
+}
+
+// postMFAPasskeyOptions starts the passkey ceremony of a sign-in's second
+// step: the options list the account's passkeys only, and the challenge is
+// bound to the step's mfa_token.
+func (s *server) postMFAPasskeyOptions(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		MFAToken string `json:"mfa_token"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.passkeyFail(w, r, err)
+		return
+	}
+	id, options, err := s.svc.BeginMFAPasskey(r.Context(), in.MFAToken)
+	if err != nil {
+		s.passkeyFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, optionsBody{Challenge: id, Options: options})
+}
+
+// postMFAPasskey completes a sign-in's second step with the passkey's
+// assertion, and sends the browser where the sign-in was going.
+func (s *server) postMFAPasskey(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		MFAToken   string          `json:"mfa_token"`
+		Challenge  string          `json:"challenge"`
+		Credential json.RawMessage `json:"credential"`
+		ReturnTo   string          `json:"return_to"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.passkeyFail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	previous, _ := s.current(w, r)
+	_, sess, cookie, err := s.svc.CompleteSignInPasskey(ctx, in.MFAToken, in.Challenge, in.Credential, s.meta(r))
 	if err != nil {
 		s.passkeyFail(w, r, err)
 		return

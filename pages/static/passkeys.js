@@ -1,5 +1,6 @@
 // Passkeys for restauth's pages: the sign-in page's "Sign in with a
-// passkey" button and the account page's "Add a passkey" form. Each runs a
+// passkey" button, the second step's "Use a passkey" button and the
+// account page's "Add a passkey" form. Each runs a
 // WebAuthn ceremony: it asks the server for options, passes them to the
 // browser's navigator.credentials, and posts the authenticator's answer
 // back as JSON. The server checks everything; this file only carries bytes.
@@ -63,12 +64,13 @@
     return false;
   }
 
-  // ceremony runs one WebAuthn ceremony: it gets the options from begin,
-  // passes them to the browser's create or get (call), and posts the
-  // authenticator's answer (the response's fields named) to finish with
-  // the extra fields, then goes where the server says.
-  async function ceremony(begin, finish, extra, call, fields) {
-    const start = await post(begin);
+  // ceremony runs one WebAuthn ceremony: it gets the options from begin
+  // (posting beginBody), passes them to the browser's create or get
+  // (call), and posts the authenticator's answer (the response's fields
+  // named) to finish with the extra fields, then goes where the server
+  // says.
+  async function ceremony(begin, beginBody, finish, extra, call, fields) {
+    const start = await post(begin, beginBody);
     const pk = start.options.publicKey;
     pk.challenge = toBytes(pk.challenge);
     if (pk.user) pk.user.id = toBytes(pk.user.id);
@@ -101,15 +103,24 @@
   }
 
   function register(name) {
-    return ceremony("/account/passkeys/options", "/account/passkeys", { name: name },
+    return ceremony("/account/passkeys/options", {}, "/account/passkeys", { name: name },
       function (o) { return navigator.credentials.create(o); },
       ["clientDataJSON", "attestationObject"]);
   }
 
+  const assertionFields = ["clientDataJSON", "authenticatorData", "signature", "userHandle"];
+  function get(o) { return navigator.credentials.get(o); }
+
   function signIn(returnTo) {
-    return ceremony("/signin/passkey/options", "/signin/passkey", { return_to: returnTo },
-      function (o) { return navigator.credentials.get(o); },
-      ["clientDataJSON", "authenticatorData", "signature", "userHandle"]);
+    return ceremony("/signin/passkey/options", {}, "/signin/passkey", { return_to: returnTo },
+      get, assertionFields);
+  }
+
+  // secondStep completes a password sign-in's second step with one of the
+  // account's passkeys; the server binds the ceremony to the step's token.
+  function secondStep(token, returnTo) {
+    return ceremony("/signin/mfa/passkey/options", { mfa_token: token }, "/signin/mfa/passkey",
+      { mfa_token: token, return_to: returnTo }, get, assertionFields);
   }
 
   // run keeps one ceremony at a time per control and shows its failure.
@@ -127,6 +138,15 @@
     signinButton.addEventListener("click", function () {
       const back = document.querySelector("input[name=return_to]");
       run(signinButton, function () { return signIn(back ? back.value : ""); });
+    });
+  }
+
+  const mfaButton = document.getElementById("passkey-mfa");
+  if (mfaButton) {
+    mfaButton.addEventListener("click", function () {
+      const token = document.querySelector("input[name=mfa_token]");
+      const back = document.querySelector("input[name=return_to]");
+      run(mfaButton, function () { return secondStep(token ? token.value : "", back ? back.value : ""); });
     });
   }
 
