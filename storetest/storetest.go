@@ -24,6 +24,7 @@ type Store interface {
 	restauth.APIKeyStore
 	restauth.MFAStore
 	restauth.PasskeyStore
+	restauth.OAuthStore
 }
 
 // Run runs the conformance suite. open must return a fresh, empty, migrated
@@ -60,6 +61,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"APIKeys", testAPIKeys},
 		{"MFA", testMFA},
 		{"Passkeys", testPasskeys}, {"PasskeyChallenges", testPasskeyChallenges},
+		{"OAuthClients", testOAuthClients}, {"AuthorizationRequests", testAuthorizationRequests},
+		{"OAuthCodes", testOAuthCodes}, {"OAuthConsents", testOAuthConsents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -22,6 +22,8 @@ type accessClaims struct {
 	NotBefore *jwt.NumericDate `json:"nbf,omitempty"`
 	ExpiresAt *jwt.NumericDate `json:"exp,omitempty"`
 	ID        string           `json:"jti,omitempty"`
+	ClientID  string           `json:"client_id,omitempty"`
+	Scope     string           `json:"scope,omitempty"`
 }
 
 // The getters let jwt's validator check exp, nbf and iat with the leeway;
@@ -98,5 +100,7 @@ func toWire(c *restauth.Claims) *accessClaims {
 		NotBefore: jwt.NewNumericDate(c.NotBefore),
 		ExpiresAt: jwt.NewNumericDate(c.ExpiresAt),
 		ID:        c.ID,
+		ClientID:  c.ClientID,
+		Scope:     c.Scope,
 	}
 }

@@ -185,6 +185,8 @@ func (v *Verifier) claims(w *accessClaims) (*restauth.Claims, *restauth.Error) {
 		IssuedAt:  numericTime(w.IssuedAt),
 		NotBefore: numericTime(w.NotBefore),
 		ExpiresAt: numericTime(w.ExpiresAt),
+		ClientID:  w.ClientID,
+		Scope:     w.Scope,
 	}, nil
 }
 

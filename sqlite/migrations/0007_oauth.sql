@@ -1,0 +1,72 @@
+-- OAuth 2.1 and OpenID Connect: registered clients, authorization requests
+-- waiting for a person, authorization codes, the binding of a session to
+-- the client it was issued to, and remembered consents. Lists (redirect
+-- URIs, grants, scopes) are space-separated: none of their items may hold
+-- white space.
+CREATE TABLE oauth_clients (
+    id            TEXT    NOT NULL PRIMARY KEY,
+    name          TEXT    NOT NULL,
+    secret_hash   BLOB,   -- SHA-256 of the secret; NULL for a public client.
+    redirect_uris TEXT    NOT NULL,
+    logout_uris   TEXT    NOT NULL,
+    grants        TEXT    NOT NULL,
+    scopes        TEXT    NOT NULL,
+    trusted       INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL
+) STRICT;
+
+-- Authorization requests are deleted when answered, and expired ones
+-- whenever a new one is stored.
+CREATE TABLE oauth_requests (
+    id             TEXT    NOT NULL PRIMARY KEY,
+    client_id      TEXT    NOT NULL,
+    redirect_uri   TEXT    NOT NULL,
+    scopes         TEXT    NOT NULL,
+    state          TEXT    NOT NULL,
+    nonce          TEXT    NOT NULL,
+    code_challenge TEXT    NOT NULL,
+    prompt         TEXT    NOT NULL,
+    max_age        INTEGER NOT NULL,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX oauth_requests_expiry ON oauth_requests (expires_at);
+
+-- Codes are kept by hash. One conditional UPDATE sets used_at and
+-- session_id; a later attempt sets replayed_at, which stops the session of
+-- the first redemption being created if it has not been yet.
+CREATE TABLE oauth_codes (
+    hash           BLOB    NOT NULL PRIMARY KEY,
+    client_id      TEXT    NOT NULL,
+    redirect_uri   TEXT    NOT NULL,
+    code_challenge TEXT    NOT NULL,
+    scopes         TEXT    NOT NULL,
+    nonce          TEXT    NOT NULL,
+    user_id        INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    auth_time      INTEGER NOT NULL,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    session_id     TEXT,
+    used_at        INTEGER,
+    replayed_at    INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX oauth_codes_expiry ON oauth_codes (expires_at);
+
+-- The client a session was issued to. A session without a row here is one
+-- of restauth's own API or pages. Sweeping the session deletes the row.
+CREATE TABLE oauth_sessions (
+    session_id TEXT    NOT NULL PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+    client_id  TEXT    NOT NULL,
+    user_id    INTEGER NOT NULL,
+    scopes     TEXT    NOT NULL,
+    auth_time  INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX oauth_sessions_client ON oauth_sessions (client_id, user_id);
+
+CREATE TABLE oauth_consents (
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    client_id  TEXT    NOT NULL,
+    scopes     TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, client_id)
+) STRICT, WITHOUT ROWID;
