@@ -235,6 +235,11 @@ type OAuthStore interface {
 	// revokes the user's sessions issued to the client at now, returning
 	// their ids; ErrNotFound when there was neither.
 	DeleteOAuthConsent(ctx context.Context, userID int64, clientID string, now time.Time) ([]string, error)
+
+	// ClientSession returns the newest unrevoked, unexpired session that a
+	// client opened for itself (client_credentials: no user, UserID 0), or
+	// ErrNotFound.
+	ClientSession(ctx context.Context, clientID string, now time.Time) (*Session, error)
 }
 
 // IDTokenClaims are the claims of an OpenID Connect ID token.
@@ -1321,4 +1326,113 @@ func (s *Service) RotateOAuthClientSecret(ctx context.Context, id string) (strin
 	}
 	s.remember(ids, 0, now)
 	return secret, nil
+}
+
+// ClientSubject is the "sub" of a token a client obtained for itself with
+// the client_credentials grant, where no user is involved.
+func ClientSubject(clientID string) string { return "client:" + clientID }
+
+// ClientCredentials issues a confidential client an access token for
+// itself (RFC 6749 4.4): no user, so no refresh token and no ID token. Its
+// "sub" is ClientSubject(client.ID) and it belongs to one session per
+// client, reused while it lives, so that rotating the client's secret or
+// deleting the client revokes every such token at once, on every instance.
+// The scopes are those asked for, which must be registered for the client;
+// openid and profile, which describe a user, are refused.
+func (s *Service) ClientCredentials(ctx context.Context, client *OAuthClient, scope string, meta ClientMeta) (*OAuthTokens, error) {
+	st, err := s.oauth()
+	if err != nil {
+		return nil, err
+	}
+	if client.Public() || !client.HasGrant(GrantClientCredentials) {
+		return nil, oauthErr(EOAuthUnauthorized, "the client may not use the client_credentials grant", 400)
+	}
+	var scopes []string
+	if scope != "" {
+		var ok bool
+		if scopes, ok = parseOAuthScopes(scope); !ok || !subset(scopes, client.Scopes) ||
+			slices.Contains(scopes, ScopeOpenID) || slices.Contains(scopes, ScopeProfile) {
+			return nil, oauthErr(EOAuthInvalidScope, "the scopes must be registered for the client, and not openid or profile", 400)
+		}
+	} else {
+		for _, sc := range client.Scopes {
+			if sc != ScopeOpenID && sc != ScopeProfile {
+				scopes = append(scopes, sc)
+			}
+		}
+	}
+	now := s.deps.Now()
+	sess, err := st.ClientSession(ctx, client.ID, now)
+	switch {
+	case err == nil && sess.Live(now, s.cfg.SessionIdle) && !s.deps.Revocations.Revoked(sess.ID):
+	case err == nil || errors.Is(err, ErrNotFound):
+		id, err := s.deps.NewID()
+		if err != nil {
+			return nil, err
+		}
+		sess = &Session{ID: id, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL),
+			ClientIP: meta.IP, UserAgent: truncate(meta.UserAgent, 256)}
+		g := &OAuthGrant{SessionID: id, ClientID: client.ID, Scopes: client.Scopes, AuthTime: now}
+		if err := st.CreateOAuthSession(ctx, nil, sess, nil, g); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, err
+	}
+	now = now.Truncate(time.Second)
+	exp := now.Add(s.cfg.AccessTTL)
+	if sess.ExpiresAt.Before(exp) {
+		exp = sess.ExpiresAt.Truncate(time.Second)
+	}
+	c := &Claims{Issuer: s.cfg.Issuer, Audience: []string{s.cfg.Audience}, SessionID: sess.ID,
+		IssuedAt: now, NotBefore: now, ExpiresAt: exp, ClientID: client.ID, Scope: strings.Join(scopes, " ")}
+	at, err := s.deps.Issuer.Issue(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return &OAuthTokens{AccessToken: at, ExpiresIn: exp.Sub(now), Scopes: scopes}, nil
+}
+
+// MatchLogoutURI reports whether uri is a post_logout_redirect_uri the
+// client registered, byte for byte.
+func MatchLogoutURI(c *OAuthClient, uri string) bool {
+	return c != nil && uri != "" && slices.Contains(c.LogoutURIs, uri)
+}
+
+// EndSession serves RP-initiated logout: the id_token_hint must be an ID
+// token restauth signed (RS256; alg none and every other algorithm are
+// refused) for this issuer, and, when clientID is given, for that client.
+// The session the ID token names ends, on every instance; the caller ends
+// the browser session when it is the same person's.
+func (s *Service) EndSession(ctx context.Context, hint, clientID string) (*IDTokenClaims, *OAuthClient, error) {
+	st, err := s.oauth()
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := s.deps.OIDC.IDTokens.ParseIDTokenHint(ctx, hint)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.Issuer != s.deps.OIDC.Issuer || (clientID != "" && clientID != c.Audience) {
+		return nil, nil, errBadToken
+	}
+	client, err := st.OAuthClient(ctx, c.Audience)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, errBadToken
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	uid, err := strconv.ParseInt(c.Subject, 10, 64)
+	if err != nil {
+		return nil, nil, errBadToken
+	}
+	if g, err := st.OAuthGrant(ctx, c.SessionID); err == nil && g.ClientID == client.ID && g.UserID == uid {
+		if err := s.revokeOne(ctx, uid, c.SessionID); err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, nil, err
+		}
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, nil, err
+	}
+	return c, client, nil
 }

@@ -271,7 +271,13 @@ func (db *DB) CreateOAuthSession(ctx context.Context, codeHash []byte, s *restau
 					return restauth.ErrOAuthCodeUsed
 				}
 			}
-			if err := insertSession(ctx, tx, s); err != nil {
+			if s.UserID == 0 {
+				// A client's session for itself has no user.
+				if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, NULL, $2, $3, $4, $5, $6, NULL, false)`,
+					s.ID, s.CreatedAt, s.LastUsedAt, s.ExpiresAt, s.ClientIP, s.UserAgent); err != nil {
+					return err
+				}
+			} else if err := insertSession(ctx, tx, s); err != nil {
 				return err
 			}
 			if refresh != nil {
@@ -398,4 +404,27 @@ func (db *DB) DeleteOAuthConsent(ctx context.Context, userID int64, clientID str
 		})
 	})
 	return ids, lookupErr("delete oauth consent", err)
+}
+
+// ClientSession returns the newest live session a client opened for
+// itself.
+func (db *DB) ClientSession(ctx context.Context, clientID string, now time.Time) (*restauth.Session, error) {
+	var sess *restauth.Session
+	err := db.runRead(ctx, func(ctx context.Context, c *pgx.Conn) (err error) {
+		sess, err = scanSession(c.QueryRow(ctx, `SELECT `+prefixed("s.", sessionCols)+`
+			FROM sessions s JOIN oauth_sessions g ON g.session_id = s.id
+			WHERE g.client_id = $1 AND g.user_id = 0 AND s.revoked_at IS NULL AND s.expires_at > $2
+			ORDER BY s.created_at DESC LIMIT 1`, clientID, now))
+		return err
+	})
+	return sess, lookupErr("get client session", err)
+}
+
+// prefixed qualifies each of a comma-separated column list.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
 }

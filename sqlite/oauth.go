@@ -245,7 +245,13 @@ func (db *DB) CreateOAuthSession(ctx context.Context, codeHash []byte, s *restau
 				return restauth.ErrOAuthCodeUsed
 			}
 		}
-		if err := insertSession(ctx, tx, s); err != nil {
+		if s.UserID == 0 {
+			// A client's session for itself has no user.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, NULL, ?, ?, ?, ?, ?, NULL, 0)`,
+				s.ID, micros(s.CreatedAt), micros(s.LastUsedAt), micros(s.ExpiresAt), s.ClientIP, s.UserAgent); err != nil {
+				return err
+			}
+		} else if err := insertSession(ctx, tx, s); err != nil {
 			return err
 		}
 		if refresh != nil {
@@ -360,4 +366,23 @@ func (db *DB) DeleteOAuthConsent(ctx context.Context, userID int64, clientID str
 		return nil
 	})
 	return ids, lookupErr("delete oauth consent", err)
+}
+
+// ClientSession returns the newest live session a client opened for
+// itself.
+func (db *DB) ClientSession(ctx context.Context, clientID string, now time.Time) (*restauth.Session, error) {
+	s, err := scanSession(db.read.QueryRowContext(ctx, `SELECT `+prefixed("s.", sessionCols)+`
+		FROM sessions s JOIN oauth_sessions g ON g.session_id = s.id
+		WHERE g.client_id = ? AND g.user_id = 0 AND s.revoked_at IS NULL AND s.expires_at > ?
+		ORDER BY s.created_at DESC LIMIT 1`, clientID, micros(now)))
+	return s, lookupErr("get client session", err)
+}
+
+// prefixed qualifies each of a comma-separated column list.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -93,7 +93,7 @@ func toWire(c *restauth.Claims) *accessClaims {
 	return &accessClaims{
 		Issuer:    c.Issuer,
 		Audience:  audience(c.Audience),
-		Subject:   strconv.FormatInt(c.UserID, 10),
+		Subject:   subject(c),
 		Username:  c.Username,
 		SessionID: c.SessionID,
 		IssuedAt:  jwt.NewNumericDate(c.IssuedAt),
@@ -103,4 +103,13 @@ func toWire(c *restauth.Claims) *accessClaims {
 		ClientID:  c.ClientID,
 		Scope:     c.Scope,
 	}
+}
+
+// subject is the "sub" claim: the user's id, or, for a token a client
+// obtained for itself (client_credentials), restauth.ClientSubject.
+func subject(c *restauth.Claims) string {
+	if c.UserID == 0 && c.ClientID != "" {
+		return restauth.ClientSubject(c.ClientID)
+	}
+	return strconv.FormatInt(c.UserID, 10)
 }
