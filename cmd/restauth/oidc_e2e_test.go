@@ -28,12 +28,19 @@ import (
 func startOIDCServer(t *testing.T, db string, env map[string]string) (base string, logs *syncBuffer) {
 	t.Helper()
 	addr := freeAddr(t)
+	return startOIDCServerAt(t, addr, db, "http://"+addr, env)
+}
+
+// startOIDCServerAt runs restauth serve on addr with the given public URL,
+// which another instance may be serving too.
+func startOIDCServerAt(t *testing.T, addr, db, publicURL string, env map[string]string) (base string, logs *syncBuffer) {
+	t.Helper()
 	base = "http://" + addr
 	ctx, cancel := context.WithCancel(context.Background())
 	logs = &syncBuffer{}
 	done, exited := make(chan error, 1), make(chan struct{})
 	go func() {
-		err := run(ctx, []string{"serve", "--addr", addr, "--db", db, "--public-url", base}, func(k string) string { return env[k] },
+		err := run(ctx, []string{"serve", "--addr", addr, "--db", db, "--public-url", publicURL}, func(k string) string { return env[k] },
 			strings.NewReader(""), io.Discard, logs)
 		close(exited)
 		done <- err
