@@ -240,6 +240,8 @@ type OAuthStore interface {
 	// client opened for itself (client_credentials: no user, UserID 0), or
 	// ErrNotFound.
 	ClientSession(ctx context.Context, clientID string, now time.Time) (*Session, error)
+
+	DeviceStore
 }
 
 // IDTokenClaims are the claims of an OpenID Connect ID token.
@@ -398,13 +400,13 @@ func checkClientSpec(spec OAuthClientSpec) (*OAuthClient, error) {
 	}
 	for _, g := range grants {
 		switch g {
-		case GrantAuthorizationCode, GrantRefreshToken:
+		case GrantAuthorizationCode, GrantRefreshToken, GrantDeviceCode:
 		case GrantClientCredentials:
 			if spec.Public {
 				return nil, Errorf(EInvalid, "a public client cannot use client_credentials")
 			}
 		default:
-			return nil, Errorf(EInvalid, "unknown grant %q (authorization_code, refresh_token, client_credentials)", g)
+			return nil, Errorf(EInvalid, "unknown grant %q (authorization_code, refresh_token, client_credentials, %s)", g, GrantDeviceCode)
 		}
 	}
 	grants = dedupe(grants)

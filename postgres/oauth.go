@@ -130,6 +130,7 @@ func (db *DB) DeleteOAuthClient(ctx context.Context, id string, now time.Time) (
 				`DELETE FROM oauth_consents WHERE client_id = $1`,
 				`DELETE FROM oauth_codes WHERE client_id = $1`,
 				`DELETE FROM oauth_requests WHERE client_id = $1`,
+				`DELETE FROM oauth_device_codes WHERE client_id = $1`,
 			} {
 				if _, err := tx.Exec(ctx, q, id); err != nil {
 					return err
@@ -427,4 +428,109 @@ func prefixed(p, cols string) string {
 		parts[i] = p + strings.TrimSpace(c)
 	}
 	return strings.Join(parts, ", ")
+}
+
+const deviceCols = `hash, user_code, client_id, scopes, created_at, expires_at, interval_us, last_polled_at, status, user_id, auth_time, session_id`
+
+func scanDevice(row pgx.Row) (*restauth.DeviceCode, error) {
+	var d restauth.DeviceCode
+	var scopes string
+	var interval int64
+	var polled, auth *time.Time
+	var uid *int64
+	var sid *string
+	if err := row.Scan(&d.Hash, &d.UserCode, &d.ClientID, &scopes, &d.CreatedAt, &d.ExpiresAt, &interval, &polled, &d.Status, &uid, &auth, &sid); err != nil {
+		return nil, err
+	}
+	d.Scopes, d.CreatedAt, d.ExpiresAt = splitList(scopes), d.CreatedAt.UTC(), d.ExpiresAt.UTC()
+	d.Interval, d.LastPolledAt, d.AuthTime = time.Duration(interval)*time.Microsecond, fromNull(polled), fromNull(auth)
+	if uid != nil {
+		d.UserID = *uid
+	}
+	if sid != nil {
+		d.SessionID = *sid
+	}
+	return &d, nil
+}
+
+// AddDeviceCode stores d and deletes the expired device codes.
+func (db *DB) AddDeviceCode(ctx context.Context, d *restauth.DeviceCode, now time.Time) error {
+	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		return inTx(ctx, c, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `DELETE FROM oauth_device_codes WHERE expires_at <= $1`, now); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO oauth_device_codes (hash, user_code, client_id, scopes, created_at, expires_at, interval_us, status)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, d.Hash, d.UserCode, d.ClientID, joinList(d.Scopes), d.CreatedAt, d.ExpiresAt,
+				d.Interval.Microseconds(), d.Status)
+			return err
+		})
+	})
+	if isCode(err, codeUniqueViolation) {
+		return restauth.ErrDeviceCodeExists
+	}
+	return storeErr("add device code", err)
+}
+
+// DeviceCodeByUserCode returns the pending, unexpired device code.
+func (db *DB) DeviceCodeByUserCode(ctx context.Context, userCode string, now time.Time) (*restauth.DeviceCode, error) {
+	var d *restauth.DeviceCode
+	err := db.runRead(ctx, func(ctx context.Context, c *pgx.Conn) (err error) {
+		d, err = scanDevice(c.QueryRow(ctx, `SELECT `+deviceCols+` FROM oauth_device_codes
+			WHERE user_code = $1 AND status = 'pending' AND expires_at > $2`, userCode, now))
+		return err
+	})
+	return d, lookupErr("get device code", err)
+}
+
+// DecideDeviceCode approves or denies a pending, unexpired device code.
+func (db *DB) DecideDeviceCode(ctx context.Context, userCode string, userID int64, authTime time.Time, approve bool, now time.Time) error {
+	status := restauth.DeviceDenied
+	if approve {
+		status = restauth.DeviceApproved
+	}
+	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		tag, err := c.Exec(ctx, `UPDATE oauth_device_codes SET status = $1, user_id = $2, auth_time = $3
+			WHERE user_code = $4 AND status = 'pending' AND expires_at > $5`, status, userID, authTime, userCode, now)
+		if err != nil {
+			return err
+		}
+		return rowsAffected(tag)
+	})
+	return lookupErr("decide device code", err)
+}
+
+// PollDeviceCode returns the device code as it was and records the poll;
+// the row is locked so that concurrent polls are judged one after the
+// other.
+func (db *DB) PollDeviceCode(ctx context.Context, hash []byte, clientID string, now time.Time) (*restauth.DeviceCode, error) {
+	var d *restauth.DeviceCode
+	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		return inTx(ctx, c, func(tx pgx.Tx) error {
+			var err error
+			if d, err = scanDevice(tx.QueryRow(ctx, `SELECT `+deviceCols+` FROM oauth_device_codes WHERE hash = $1 AND client_id = $2 FOR UPDATE`, hash, clientID)); err != nil {
+				return err
+			}
+			interval := d.Interval
+			if !d.LastPolledAt.IsZero() && now.Sub(d.LastPolledAt) < d.Interval {
+				interval += restauth.DeviceSlowDown
+			}
+			_, err = tx.Exec(ctx, `UPDATE oauth_device_codes SET last_polled_at = $1, interval_us = $2 WHERE hash = $3`,
+				now, interval.Microseconds(), hash)
+			return err
+		})
+	})
+	return d, lookupErr("poll device code", err)
+}
+
+// RedeemDeviceCode marks an approved, unexpired device code used.
+func (db *DB) RedeemDeviceCode(ctx context.Context, hash []byte, clientID, sessionID string, now time.Time) (*restauth.DeviceCode, error) {
+	var d *restauth.DeviceCode
+	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) (err error) {
+		d, err = scanDevice(c.QueryRow(ctx, `UPDATE oauth_device_codes SET status = 'used', session_id = $1
+			WHERE hash = $2 AND client_id = $3 AND status = 'approved' AND expires_at > $4 RETURNING `+deviceCols,
+			sessionID, hash, clientID, now))
+		return err
+	})
+	return d, lookupErr("redeem device code", err)
 }

@@ -125,6 +125,7 @@ func (db *DB) DeleteOAuthClient(ctx context.Context, id string, now time.Time) (
 			`DELETE FROM oauth_consents WHERE client_id = ?`,
 			`DELETE FROM oauth_codes WHERE client_id = ?`,
 			`DELETE FROM oauth_requests WHERE client_id = ?`,
+			`DELETE FROM oauth_device_codes WHERE client_id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return err
@@ -385,4 +386,86 @@ func prefixed(p, cols string) string {
 		parts[i] = p + strings.TrimSpace(c)
 	}
 	return strings.Join(parts, ", ")
+}
+
+const deviceCols = `hash, user_code, client_id, scopes, created_at, expires_at, interval_us, last_polled_at, status, user_id, auth_time, session_id`
+
+func scanDevice(row interface{ Scan(...any) error }) (*restauth.DeviceCode, error) {
+	var d restauth.DeviceCode
+	var scopes string
+	var created, expires, interval int64
+	var polled, uid, auth sql.NullInt64
+	var sid sql.NullString
+	if err := row.Scan(&d.Hash, &d.UserCode, &d.ClientID, &scopes, &created, &expires, &interval, &polled, &d.Status, &uid, &auth, &sid); err != nil {
+		return nil, err
+	}
+	d.Scopes, d.CreatedAt, d.ExpiresAt = splitList(scopes), fromMicros(created), fromMicros(expires)
+	d.Interval, d.LastPolledAt = time.Duration(interval)*time.Microsecond, fromNullMicros(polled)
+	d.UserID, d.AuthTime, d.SessionID = uid.Int64, fromNullMicros(auth), sid.String
+	return &d, nil
+}
+
+// AddDeviceCode stores d and deletes the expired device codes.
+func (db *DB) AddDeviceCode(ctx context.Context, d *restauth.DeviceCode, now time.Time) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM oauth_device_codes WHERE expires_at <= ?`, micros(now)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO oauth_device_codes (hash, user_code, client_id, scopes, created_at, expires_at, interval_us, status)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, d.Hash, d.UserCode, d.ClientID, joinList(d.Scopes), micros(d.CreatedAt), micros(d.ExpiresAt),
+			d.Interval.Microseconds(), d.Status)
+		return err
+	})
+	if c := sqliteCode(err); c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+		return restauth.ErrDeviceCodeExists
+	}
+	return storeErr("add device code", err)
+}
+
+// DeviceCodeByUserCode returns the pending, unexpired device code.
+func (db *DB) DeviceCodeByUserCode(ctx context.Context, userCode string, now time.Time) (*restauth.DeviceCode, error) {
+	d, err := scanDevice(db.read.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM oauth_device_codes
+		WHERE user_code = ? AND status = 'pending' AND expires_at > ?`, userCode, micros(now)))
+	return d, lookupErr("get device code", err)
+}
+
+// DecideDeviceCode approves or denies a pending, unexpired device code.
+func (db *DB) DecideDeviceCode(ctx context.Context, userCode string, userID int64, authTime time.Time, approve bool, now time.Time) error {
+	status := restauth.DeviceDenied
+	if approve {
+		status = restauth.DeviceApproved
+	}
+	res, err := db.write.ExecContext(ctx, `UPDATE oauth_device_codes SET status = ?, user_id = ?, auth_time = ?
+		WHERE user_code = ? AND status = 'pending' AND expires_at > ?`, status, userID, micros(authTime), userCode, micros(now))
+	if err != nil {
+		return lookupErr("decide device code", err)
+	}
+	return rowsAffected(res)
+}
+
+// PollDeviceCode returns the device code as it was and records the poll.
+func (db *DB) PollDeviceCode(ctx context.Context, hash []byte, clientID string, now time.Time) (*restauth.DeviceCode, error) {
+	var d *restauth.DeviceCode
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if d, err = scanDevice(tx.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM oauth_device_codes WHERE hash = ? AND client_id = ?`, hash, clientID)); err != nil {
+			return err
+		}
+		interval := d.Interval
+		if !d.LastPolledAt.IsZero() && now.Sub(d.LastPolledAt) < d.Interval {
+			interval += restauth.DeviceSlowDown
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE oauth_device_codes SET last_polled_at = ?, interval_us = ? WHERE hash = ?`,
+			micros(now), interval.Microseconds(), hash)
+		return err
+	})
+	return d, lookupErr("poll device code", err)
+}
+
+// RedeemDeviceCode marks an approved, unexpired device code used.
+func (db *DB) RedeemDeviceCode(ctx context.Context, hash []byte, clientID, sessionID string, now time.Time) (*restauth.DeviceCode, error) {
+	d, err := scanDevice(db.write.QueryRowContext(ctx, `UPDATE oauth_device_codes SET status = 'used', session_id = ?
+		WHERE hash = ? AND client_id = ? AND status = 'approved' AND expires_at > ? RETURNING `+deviceCols,
+		sessionID, hash, clientID, micros(now)))
+	return d, lookupErr("redeem device code", err)
 }

@@ -256,3 +256,70 @@ func testOAuthConsents(t *testing.T, s Store) {
 	_, err = s.OAuthConsent(ctx, bob.ID, "c1")
 	wantErr(t, "consent of a deleted client", err, restauth.ErrNotFound)
 }
+
+// testDeviceCodes checks the device authorization's life: unique user
+// codes, found only while pending, decided once, polls recorded (with the
+// interval raised for a poll too soon), and redeemed once, when approved,
+// by its client.
+func testDeviceCodes(t *testing.T, s Store) {
+	ctx := t.Context()
+	alice := mustCreateUser(t, s, "alice")
+	d := &restauth.DeviceCode{Hash: hash("dev1"), UserCode: "BCDFGHJK", ClientID: "c1", Scopes: []string{"openid"},
+		CreatedAt: at(0), ExpiresAt: at(restauth.DeviceCodeTTL), Interval: restauth.DeviceInterval, Status: restauth.DevicePending}
+	if err := s.AddDeviceCode(ctx, d, at(0)); err != nil {
+		t.Fatalf("AddDeviceCode: %v", err)
+	}
+	dup := *d
+	dup.Hash = hash("dev2")
+	wantErr(t, "AddDeviceCode with a taken user code", s.AddDeviceCode(ctx, &dup, at(0)), restauth.ErrDeviceCodeExists)
+	got, err := s.DeviceCodeByUserCode(ctx, "BCDFGHJK", at(time.Second))
+	if err != nil || got.ClientID != "c1" || got.Status != restauth.DevicePending || got.Interval != restauth.DeviceInterval ||
+		!slices.Equal(got.Scopes, d.Scopes) || !got.ExpiresAt.Equal(d.ExpiresAt) {
+		t.Fatalf("DeviceCodeByUserCode = %+v, %v; want %+v", got, err, d)
+	}
+	_, err = s.DeviceCodeByUserCode(ctx, "BCDFGHJK", at(restauth.DeviceCodeTTL))
+	wantErr(t, "DeviceCodeByUserCode at expiry", err, restauth.ErrNotFound)
+
+	got, err = s.PollDeviceCode(ctx, d.Hash, "c1", at(time.Second))
+	if err != nil || !got.LastPolledAt.IsZero() {
+		t.Fatalf("first PollDeviceCode = %+v, %v; want the code as it was, never polled", got, err)
+	}
+	got, _ = s.PollDeviceCode(ctx, d.Hash, "c1", at(2*time.Second))
+	if !got.LastPolledAt.Equal(at(time.Second)) {
+		t.Errorf("second poll saw last poll %v, want %v", got.LastPolledAt, at(time.Second))
+	}
+	got, _ = s.PollDeviceCode(ctx, d.Hash, "c1", at(20*time.Second))
+	if got.Interval != restauth.DeviceInterval+restauth.DeviceSlowDown {
+		t.Errorf("interval after a poll too soon = %v, want %v", got.Interval, restauth.DeviceInterval+restauth.DeviceSlowDown)
+	}
+	_, err = s.PollDeviceCode(ctx, d.Hash, "c2", at(30*time.Second))
+	wantErr(t, "PollDeviceCode by another client", err, restauth.ErrNotFound)
+
+	_, err = s.RedeemDeviceCode(ctx, d.Hash, "c1", "s1", at(30*time.Second))
+	wantErr(t, "RedeemDeviceCode while pending", err, restauth.ErrNotFound)
+	if err := s.DecideDeviceCode(ctx, "BCDFGHJK", alice.ID, at(-time.Hour), true, at(30*time.Second)); err != nil {
+		t.Fatalf("DecideDeviceCode: %v", err)
+	}
+	wantErr(t, "DecideDeviceCode twice", s.DecideDeviceCode(ctx, "BCDFGHJK", alice.ID, at(0), false, at(31*time.Second)), restauth.ErrNotFound)
+	_, err = s.RedeemDeviceCode(ctx, d.Hash, "c2", "s1", at(40*time.Second))
+	wantErr(t, "RedeemDeviceCode by another client", err, restauth.ErrNotFound)
+	errs := concurrently(4, func(int) error {
+		_, err := s.RedeemDeviceCode(ctx, d.Hash, "c1", "s1", at(40*time.Second))
+		return err
+	})
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else if !errors.Is(err, restauth.ErrNotFound) {
+			t.Errorf("concurrent RedeemDeviceCode: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("concurrent redemptions succeeded %d times, want 1", ok)
+	}
+	got, _ = s.PollDeviceCode(ctx, d.Hash, "c1", at(50*time.Second))
+	if got.Status != restauth.DeviceUsed || got.UserID != alice.ID || got.SessionID != "s1" || !got.AuthTime.Equal(at(-time.Hour)) {
+		t.Errorf("redeemed device code = %+v, want used by s1 for user %d", got, alice.ID)
+	}
+}

@@ -62,7 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"MFA", testMFA},
 		{"Passkeys", testPasskeys}, {"PasskeyChallenges", testPasskeyChallenges},
 		{"OAuthClients", testOAuthClients}, {"AuthorizationRequests", testAuthorizationRequests},
-		{"OAuthCodes", testOAuthCodes}, {"OAuthConsents", testOAuthConsents},
+		{"OAuthCodes", testOAuthCodes}, {"OAuthConsents", testOAuthConsents}, {"DeviceCodes", testDeviceCodes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -70,3 +70,22 @@ CREATE TABLE oauth_consents (
     created_at timestamptz NOT NULL,
     PRIMARY KEY (user_id, client_id)
 );
+
+-- Device authorizations (RFC 8628), by the hash of the device code. The
+-- user code is unique among the stored ones; expired rows are deleted
+-- whenever a new one is stored.
+CREATE TABLE oauth_device_codes (
+    hash           bytea       NOT NULL PRIMARY KEY,
+    user_code      text        NOT NULL UNIQUE,
+    client_id      text        NOT NULL,
+    scopes         text        NOT NULL,
+    created_at     timestamptz NOT NULL,
+    expires_at     timestamptz NOT NULL,
+    interval_us    bigint      NOT NULL,
+    last_polled_at timestamptz,
+    status         text        NOT NULL,
+    user_id        bigint      REFERENCES users (id) ON DELETE CASCADE,
+    auth_time      timestamptz,
+    session_id     text
+);
+CREATE INDEX oauth_device_codes_expiry ON oauth_device_codes (expires_at);

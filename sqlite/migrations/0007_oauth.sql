@@ -70,3 +70,22 @@ CREATE TABLE oauth_consents (
     created_at INTEGER NOT NULL,
     PRIMARY KEY (user_id, client_id)
 ) STRICT, WITHOUT ROWID;
+
+-- Device authorizations (RFC 8628), by the hash of the device code. The
+-- user code is unique among the stored ones; expired rows are deleted
+-- whenever a new one is stored.
+CREATE TABLE oauth_device_codes (
+    hash           BLOB    NOT NULL PRIMARY KEY,
+    user_code      TEXT    NOT NULL UNIQUE,
+    client_id      TEXT    NOT NULL,
+    scopes         TEXT    NOT NULL,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    interval_us    INTEGER NOT NULL,
+    last_polled_at INTEGER,
+    status         TEXT    NOT NULL,
+    user_id        INTEGER REFERENCES users (id) ON DELETE CASCADE,
+    auth_time      INTEGER,
+    session_id     TEXT
+) STRICT, WITHOUT ROWID;
+CREATE INDEX oauth_device_codes_expiry ON oauth_device_codes (expires_at);
