@@ -30,6 +30,9 @@ const (
 	PathRevoke     = "/oauth/revoke"
 	PathIntrospect = "/oauth/introspect"
 	PathEndSession = "/oauth/logout"
+	PathDevice     = "/oauth/device_authorization"
+	// PathDeviceVerify is the page where a person enters a user code.
+	PathDeviceVerify = "/device"
 )
 
 // maxFormBytes bounds a token, revocation or introspection request body.
@@ -61,7 +64,7 @@ func NewServer(deps Deps, next http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	s.routes(mux)
 	top := http.NewServeMux()
-	for _, p := range []string{PathDiscovery, PathToken, PathUserInfo, PathRevoke, PathIntrospect} {
+	for _, p := range []string{PathDiscovery, PathToken, PathUserInfo, PathRevoke, PathIntrospect, PathDevice} {
 		top.Handle(p, mux)
 	}
 	top.Handle("/", next)
@@ -75,6 +78,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+PathUserInfo, s.userinfo)
 	mux.HandleFunc("POST "+PathRevoke, s.revoke)
 	mux.HandleFunc("POST "+PathIntrospect, s.introspect)
+	mux.HandleFunc("POST "+PathDevice, s.deviceAuthorization)
 }
 
 // discovery serves the OpenID Provider Metadata. The issuer is the public
@@ -260,6 +264,8 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) {
 		tok, err = s.svc.RefreshOAuth(r.Context(), client, f.Get("refresh_token"), f.Get("scope"), meta)
 	case restauth.GrantClientCredentials:
 		tok, err = s.svc.ClientCredentials(r.Context(), client, f.Get("scope"), meta)
+	case restauth.GrantDeviceCode:
+		tok, err = s.svc.PollDevice(r.Context(), client, f.Get("device_code"), meta)
 	case "":
 		err = badRequest("grant_type is required")
 	default:
@@ -390,4 +396,31 @@ func (s *server) introspect(w http.ResponseWriter, r *http.Request) {
 		body["aud"] = c.Audience
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// deviceAuthorization is the device authorization endpoint (RFC 8628 3.1).
+func (s *server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
+	f, err := form(w, r)
+	if err != nil {
+		s.oauthError(w, r, err)
+		return
+	}
+	client, err := s.client(r, f)
+	if err != nil {
+		s.oauthError(w, r, err)
+		return
+	}
+	d, err := s.svc.StartDeviceAuthorization(r.Context(), client, f.Get("scope"))
+	if err != nil {
+		s.oauthError(w, r, err)
+		return
+	}
+	verify := s.svc.OIDCIssuer() + PathDeviceVerify
+	noStore(w)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"device_code": d.DeviceCode, "user_code": d.UserCode,
+		"verification_uri":          verify,
+		"verification_uri_complete": verify + "?" + url.Values{"user_code": {d.UserCode}}.Encode(),
+		"expires_in":                int64(d.ExpiresIn / time.Second), "interval": int64(d.Interval / time.Second),
+	})
 }

@@ -567,3 +567,71 @@ func TestConnectedApps(t *testing.T) {
 		t.Errorf("authorize after removal: %d, want the consent page", r.status)
 	}
 }
+
+var deviceHidden = regexp.MustCompile(`name="(user_code|device_token)" value="([^"]*)"`)
+
+// TestDeviceGrant walks RFC 8628: the device asks, polls (pending, then
+// slow_down), the person enters the code on /device and approves, and the
+// next poll gets the tokens, once.
+func TestDeviceGrant(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tv, _, err := e.svc.RegisterOAuthClient(ctx, restauth.OAuthClientSpec{Name: "Living Room TV", Public: true,
+		Grants: []string{restauth.GrantDeviceCode, restauth.GrantRefreshToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.post(http.DefaultClient, "/oauth/device_authorization", url.Values{"client_id": {tv.ID}, "scope": {"openid profile"}})
+	da := r.json(t)
+	if r.status != 200 || da["device_code"] == nil || da["verification_uri"] != e.srv.URL+"/device" || da["interval"] != float64(5) {
+		t.Fatalf("device authorization: %d %v", r.status, da)
+	}
+	poll := func() map[string]any {
+		return e.post(http.DefaultClient, "/oauth/token", url.Values{"grant_type": {restauth.GrantDeviceCode},
+			"device_code": {da["device_code"].(string)}, "client_id": {tv.ID}}).json(t)
+	}
+	if got := poll()["error"]; got != "authorization_pending" {
+		t.Errorf("first poll: %v, want authorization_pending", got)
+	}
+	if got := poll()["error"]; got != "slow_down" {
+		t.Errorf("immediate second poll: %v, want slow_down", got)
+	}
+	// Another client cannot poll it.
+	if got := e.post(http.DefaultClient, "/oauth/token", url.Values{"grant_type": {restauth.GrantDeviceCode},
+		"device_code": {da["device_code"].(string)}, "client_id": {e.pub.ID}}).json(t)["error"]; got != "unauthorized_client" && got != "invalid_grant" {
+		t.Errorf("poll by another client: %v", got)
+	}
+
+	c := e.browser()
+	if r := e.get(c, "/device?user_code="+url.QueryEscape(da["user_code"].(string))); r.status != http.StatusSeeOther || r.location().Path != "/signin" {
+		t.Fatalf("/device signed out: %d %s, want the sign-in page", r.status, r.header.Get("Location"))
+	}
+	e.signIn(c)
+	if r := e.post(c, "/device", url.Values{"user_code": {"BCDF-GHJK"}}); r.status != 400 {
+		t.Errorf("a wrong code: %d, want 400", r.status)
+	}
+	r = e.post(c, "/device", url.Values{"user_code": {strings.ToLower(da["user_code"].(string))}})
+	if r.status != 200 || !strings.Contains(r.body, "Living Room TV") {
+		t.Fatalf("confirmation: %d, want the client's name", r.status)
+	}
+	f := url.Values{}
+	for _, m := range deviceHidden.FindAllStringSubmatch(r.body, -1) {
+		f.Set(m[1], m[2])
+	}
+	f.Set("decision", "allow")
+	other := e.browser()
+	e.signIn(other)
+	if r := e.post(other, "/device/decide", f); r.status != http.StatusForbidden {
+		t.Errorf("decision from another browser session: %d, want 403", r.status)
+	}
+	if r := e.post(c, "/device/decide", f); r.status != 200 || !strings.Contains(r.body, "device-done") {
+		t.Fatalf("approve: %d %s", r.status, r.body)
+	}
+	tok := poll()
+	if tok["access_token"] == nil || tok["id_token"] == nil || tok["refresh_token"] == nil {
+		t.Fatalf("poll after approval: %v, want tokens", tok)
+	}
+	if got := poll()["error"]; got != "invalid_grant" {
+		t.Errorf("poll after the tokens were issued: %v, want invalid_grant", got)
+	}
+}

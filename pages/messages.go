@@ -199,4 +199,13 @@ var messages = map[string]string{
 	"err_consent_session": "This answer did not come from the page this browser was shown. Nothing was shared; start again from the app.",
 	"err_logout_hint":     "This sign-out request did not come with a valid ID token from an app. You are still signed in.",
 	"err_logout_uri":      "This sign-out request names an address the app did not register. You have been signed out of the app.",
+	"title_device":        "Connect a device",
+	"device_intro":        "Enter the code your device shows.",
+	"field_user_code":     "Code",
+	"button_continue":     "Continue",
+	"device_check":        "Check that your device shows the code %s. If it does not, deny.",
+	"device_approved":     "Your device is connected. You can go back to it now.",
+	"device_denied":       "The device was not connected.",
+	"err_device_code":     "That code is unknown, has expired or was already used. Check it on your device.",
+	"err_device_too_many": "Too many codes tried. Wait a few minutes and try again.",
 }

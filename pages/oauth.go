@@ -25,13 +25,14 @@ const (
 )
 
 // oauthPatterns are the paths the pages own when the provider is on.
-var oauthPatterns = []string{pathAuthorize, pathAuthorize + "/", pathEndSession}
+var oauthPatterns = []string{pathAuthorize, pathAuthorize + "/", pathEndSession, pathDevice, pathDevice + "/"}
 
 func (s *server) oauthRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+pathAuthorize, s.getAuthorize)
 	mux.HandleFunc("POST "+pathAuthorize+"/consent", s.postConsent)
 	mux.HandleFunc("GET "+pathEndSession, s.endSession)
 	mux.HandleFunc("POST "+pathApps, s.postRemoveApp)
+	s.deviceRoutes(mux)
 }
 
 // consentView is what the consent page shows: the client's registered name

@@ -24,7 +24,7 @@ func msg(key string, args ...any) string {
 }
 
 // pageNames are the templates, each rendered inside layout.html.
-var pageNames = []string{"signup", "signin", "account", "error", "mfa", "consent"}
+var pageNames = []string{"signup", "signin", "account", "error", "mfa", "consent", "device"}
 
 func mustParse() map[string]*template.Template {
 	funcs := template.FuncMap{"t": msg}
@@ -72,6 +72,7 @@ type view struct {
 	// The OpenID Connect provider's parts (oauth.go): the consent page,
 	// and the account page's connected apps when OAuth is on.
 	Consent consentView
+	Device  deviceView
 	OAuth   bool
 	Apps    []appView
 	// FormAction is one more origin the page's forms may end at (through

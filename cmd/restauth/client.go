@@ -44,7 +44,7 @@ var clientFlags = []*flagDef{
 		func(c *config) *[]string { return &c.client.redirectURIs }),
 	listFlag("logout-uri", "URI", "a post-logout redirect URI of the client (repeatable), matched exactly",
 		func(c *config) *[]string { return &c.client.logoutURIs }),
-	listFlag("grant", "GRANT", "a grant the client may use (repeatable): authorization_code, refresh_token, client_credentials; default the first two",
+	listFlag("grant", "GRANT", "a grant the client may use (repeatable): authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code; default the first two",
 		func(c *config) *[]string { return &c.client.grants }),
 	listFlag("scope", "SCOPE", "a scope the client may ask for (repeatable); default openid and profile",
 		func(c *config) *[]string { return &c.client.scopes }),
