@@ -642,12 +642,9 @@ func (s *Service) ParseAuthorization(ctx context.Context, q url.Values) (*Author
 	if err != nil {
 		return nil, err
 	}
-	if redirect == "" && len(client.RedirectURIs) == 1 {
-		// RFC 6749 3.1.2.3 allows omitting it when one is registered; the
-		// redirect is then to exactly that URI, and the code is bound to
-		// the empty value the token request must repeat.
-		redirect = client.RedirectURIs[0]
-	} else if !MatchRedirectURI(client.RedirectURIs, redirect) {
+	// OpenID Connect requires redirect_uri in every request, and the token
+	// request repeats it, so it is never left to a default.
+	if !MatchRedirectURI(client.RedirectURIs, redirect) {
 		return nil, oauthErr(EOAuthInvalidRequest, "redirect_uri is not registered for this client", 400)
 	}
 	now := s.deps.Now()
