@@ -19,6 +19,7 @@ import (
 	"github.com/restauth/restauth/httpapi"
 	"github.com/restauth/restauth/internal/instance"
 	"github.com/restauth/restauth/internal/teststore"
+	"github.com/restauth/restauth/internal/totptest"
 	"github.com/restauth/restauth/oidc"
 	"github.com/restauth/restauth/pages"
 	"github.com/restauth/restauth/password"
@@ -633,5 +634,57 @@ func TestDeviceGrant(t *testing.T) {
 	}
 	if got := poll()["error"]; got != "invalid_grant" {
 		t.Errorf("poll after the tokens were issued: %v, want invalid_grant", got)
+	}
+}
+
+var mfaHidden = regexp.MustCompile(`name="(mfa_token|return_to)" value="([^"]*)"`)
+
+// TestAuthorizeThroughTOTP checks that an authorization request survives
+// the sign-in's second step: the request is the return_to of the sign-in
+// and of /signin/mfa, and the browser comes back to it with a code.
+func TestAuthorizeThroughTOTP(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	u, err := e.svc.UserByName(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &restauth.Principal{UserID: u.ID, Username: u.Username}
+	enr, err := e.svc.EnrollTOTP(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := totptest.SecretOf(enr.URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.ConfirmTOTP(ctx, p, totptest.Now(key, 0), restauth.ClientMeta{}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.browser()
+	r := e.get(c, "/oauth/authorize?"+authQuery(e.conf.ID).Encode())
+	returnTo := r.location().Query().Get("return_to")
+	if !strings.HasPrefix(returnTo, "/oauth/authorize?request_id=") {
+		t.Fatalf("sign-in return_to %q, want the stored request", returnTo)
+	}
+	r = e.post(c, "/signin", url.Values{"username": {"alice"}, "password": {"correct horse battery"}, "return_to": {returnTo}})
+	f := url.Values{}
+	for _, m := range mfaHidden.FindAllStringSubmatch(r.body, -1) {
+		f.Set(m[1], strings.ReplaceAll(m[2], "&amp;", "&"))
+	}
+	if f.Get("return_to") != returnTo || f.Get("mfa_token") == "" {
+		t.Fatalf("second step form %v, want the request kept as return_to %q", f, returnTo)
+	}
+	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' https://app.example") {
+		t.Errorf("second step CSP %q, want the client's origin in form-action", csp)
+	}
+	f.Set("code", totptest.Now(key, 1))
+	r = e.post(c, "/signin/mfa", f)
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != returnTo {
+		t.Fatalf("second step: %d to %q, want back to %q", r.status, r.header.Get("Location"), returnTo)
+	}
+	r = e.get(c, returnTo)
+	if r.status != http.StatusSeeOther || r.location().Query().Get("code") == "" || r.location().Query().Get("state") != "xyz" {
+		t.Fatalf("back at the request: %d %s, want a code and the state", r.status, r.header.Get("Location"))
 	}
 }
