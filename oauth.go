@@ -651,9 +651,9 @@ func (s *Service) ParseAuthorization(ctx context.Context, q url.Values) (*Author
 	ar := &AuthorizationRequest{ClientID: client.ID, RedirectURI: redirect, MaxAge: -1,
 		CreatedAt: now, ExpiresAt: now.Add(OAuthRequestTTL)}
 	state, oe := get("state")
-	if oe != nil || len(state) > MaxOAuthParamLen {
+	if oe != nil || len(state) > MaxOAuthParamLen || !vschars(state) {
 		// The state cannot be trusted to be the client's, so none is sent.
-		return ar, redirectErr(EOAuthInvalidRequest, "state is repeated or too long")
+		return ar, redirectErr(EOAuthInvalidRequest, "state is repeated, too long, or holds characters other than printable ASCII")
 	}
 	ar.State = state
 	fail := func(code, desc string) (*AuthorizationRequest, error) { return ar, redirectErr(code, desc) }
@@ -701,8 +701,8 @@ func (s *Service) ParseAuthorization(ctx context.Context, q url.Values) (*Author
 		}
 	}
 	ar.Scopes = scopes
-	if len(vals["nonce"]) > MaxOAuthParamLen {
-		return fail(EOAuthInvalidRequest, "nonce is too long")
+	if len(vals["nonce"]) > MaxOAuthParamLen || !vschars(vals["nonce"]) {
+		return fail(EOAuthInvalidRequest, "nonce is too long or holds characters other than printable ASCII")
 	}
 	ar.Nonce = vals["nonce"]
 	switch p := vals["prompt"]; p {
@@ -1434,4 +1434,16 @@ func (s *Service) EndSession(ctx context.Context, hint, clientID string) (*IDTok
 		return nil, nil, err
 	}
 	return c, client, nil
+}
+
+// vschars reports whether s is made of VSCHAR (printable ASCII, RFC 6749
+// appendix A), the alphabet of state and, here, of nonce: whatever the
+// client sends comes back byte for byte, and every store keeps it.
+func vschars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

@@ -43,11 +43,13 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "oidc.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	return newEnvOn(t, teststore.SQLite)
+}
+
+// newEnvOn is newEnv on a fresh store of kind.
+func newEnvOn(t *testing.T, kind teststore.Kind) *env {
+	t.Helper()
+	st, _ := kind.Open(t)
 	// The issuer is the test server's URL, known only once it listens.
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
