@@ -292,14 +292,14 @@ type OAuthError struct {
 
 func (e *OAuthError) Error() string { return e.Code + ": " + e.Description }
 
-func oauthErr(code, desc string, status int) *OAuthError {
-	return &OAuthError{Code: code, Description: desc, Status: status}
+func oauthErr(code, desc string) *OAuthError {
+	return &OAuthError{Code: code, Description: desc}
 }
 
 var (
 	errOIDCOff        = &Error{Code: ENotFound, Message: "OpenID Connect is not turned on"}
-	errOAuthGrant     = oauthErr(EInvalidGrant, "the grant is invalid, expired, used or was issued to another client", 400)
-	errOAuthClient    = oauthErr(EOAuthInvalidClient, "client authentication failed", 401)
+	errOAuthGrant     = oauthErr(EInvalidGrant, "the grant is invalid, expired, used or was issued to another client")
+	errOAuthClient    = oauthErr(EOAuthInvalidClient, "client authentication failed")
 	errOAuthClientTok = &Error{Code: EInvalidToken, Message: "the token was issued to an OAuth client"}
 )
 
@@ -620,7 +620,7 @@ func (s *Service) ParseAuthorization(ctx context.Context, q url.Values) (*Author
 	get := func(name string) (string, *OAuthError) {
 		v, ok := singleParam(q, name)
 		if !ok {
-			return "", oauthErr(EOAuthInvalidRequest, "the "+name+" parameter is repeated", 400)
+			return "", oauthErr(EOAuthInvalidRequest, "the "+name+" parameter is repeated")
 		}
 		return v, nil
 	}
@@ -629,7 +629,7 @@ func (s *Service) ParseAuthorization(ctx context.Context, q url.Values) (*Author
 		return nil, oe
 	}
 	if clientID == "" || len(clientID) > 128 {
-		return nil, oauthErr(EOAuthInvalidRequest, "client_id is missing or unknown", 400)
+		return nil, oauthErr(EOAuthInvalidRequest, "client_id is missing or unknown")
 	}
 	redirect, oe := get("redirect_uri")
 	if oe != nil {
@@ -637,7 +637,7 @@ func (s *Service) ParseAuthorization(ctx context.Context, q url.Values) (*Author
 	}
 	client, err := st.OAuthClient(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
-		return nil, oauthErr(EOAuthInvalidRequest, "client_id is missing or unknown", 400)
+		return nil, oauthErr(EOAuthInvalidRequest, "client_id is missing or unknown")
 	}
 	if err != nil {
 		return nil, err
@@ -645,7 +645,7 @@ func (s *Service) ParseAuthorization(ctx context.Context, q url.Values) (*Author
 	// OpenID Connect requires redirect_uri in every request, and the token
 	// request repeats it, so it is never left to a default.
 	if !MatchRedirectURI(client.RedirectURIs, redirect) {
-		return nil, oauthErr(EOAuthInvalidRequest, "redirect_uri is not registered for this client", 400)
+		return nil, oauthErr(EOAuthInvalidRequest, "redirect_uri is not registered for this client")
 	}
 	now := s.deps.Now()
 	ar := &AuthorizationRequest{ClientID: client.ID, RedirectURI: redirect, MaxAge: -1,
@@ -723,7 +723,7 @@ func (s *Service) ParseAuthorization(ctx context.Context, q url.Values) (*Author
 }
 
 func redirectErr(code, desc string) *OAuthError {
-	return &OAuthError{Code: code, Description: desc, Redirect: true, Status: 400}
+	return &OAuthError{Code: code, Description: desc, Redirect: true}
 }
 
 // SaveAuthorization stores a checked request so that any instance may
@@ -965,13 +965,13 @@ func (s *Service) ExchangeCode(ctx context.Context, client *OAuthClient, code, r
 		return nil, err
 	}
 	if !client.HasGrant(GrantAuthorizationCode) {
-		return nil, oauthErr(EOAuthUnauthorized, "the client may not use the authorization code grant", 400)
+		return nil, oauthErr(EOAuthUnauthorized, "the client may not use the authorization code grant")
 	}
 	if verifier == "" {
-		return nil, oauthErr(EOAuthInvalidRequest, "code_verifier is required (PKCE)", 400)
+		return nil, oauthErr(EOAuthInvalidRequest, "code_verifier is required (PKCE)")
 	}
 	if !ValidCodeVerifier(verifier) {
-		return nil, oauthErr(EOAuthInvalidRequest, "code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~]", 400)
+		return nil, oauthErr(EOAuthInvalidRequest, "code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~]")
 	}
 	if code == "" || len(code) > 128 {
 		return nil, errOAuthGrant
@@ -1086,7 +1086,7 @@ func (s *Service) RefreshOAuth(ctx context.Context, client *OAuthClient, refresh
 		return nil, err
 	}
 	if !client.HasGrant(GrantRefreshToken) {
-		return nil, oauthErr(EOAuthUnauthorized, "the client may not use the refresh_token grant", 400)
+		return nil, oauthErr(EOAuthUnauthorized, "the client may not use the refresh_token grant")
 	}
 	if refreshToken == "" || len(refreshToken) > 256 {
 		return nil, errOAuthGrant
@@ -1105,7 +1105,7 @@ func (s *Service) RefreshOAuth(ctx context.Context, client *OAuthClient, refresh
 	if scope != "" {
 		asked, ok := parseOAuthScopes(scope)
 		if !ok || !subset(asked, g.Scopes) {
-			return nil, oauthErr(EOAuthInvalidScope, "scope may only narrow the scopes granted", 400)
+			return nil, oauthErr(EOAuthInvalidScope, "scope may only narrow the scopes granted")
 		}
 		scopes = asked
 	}
@@ -1344,14 +1344,14 @@ func (s *Service) ClientCredentials(ctx context.Context, client *OAuthClient, sc
 		return nil, err
 	}
 	if client.Public() || !client.HasGrant(GrantClientCredentials) {
-		return nil, oauthErr(EOAuthUnauthorized, "the client may not use the client_credentials grant", 400)
+		return nil, oauthErr(EOAuthUnauthorized, "the client may not use the client_credentials grant")
 	}
 	var scopes []string
 	if scope != "" {
 		var ok bool
 		if scopes, ok = parseOAuthScopes(scope); !ok || !subset(scopes, client.Scopes) ||
 			slices.Contains(scopes, ScopeOpenID) || slices.Contains(scopes, ScopeProfile) {
-			return nil, oauthErr(EOAuthInvalidScope, "the scopes must be registered for the client, and not openid or profile", 400)
+			return nil, oauthErr(EOAuthInvalidScope, "the scopes must be registered for the client, and not openid or profile")
 		}
 	} else {
 		for _, sc := range client.Scopes {

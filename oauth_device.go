@@ -77,11 +77,11 @@ func (s *Service) StartDeviceAuthorization(ctx context.Context, client *OAuthCli
 		return nil, err
 	}
 	if !client.HasGrant(GrantDeviceCode) {
-		return nil, oauthErr(EOAuthUnauthorized, "the client may not use the device authorization grant", 400)
+		return nil, oauthErr(EOAuthUnauthorized, "the client may not use the device authorization grant")
 	}
 	scopes, ok := parseOAuthScopes(scope)
 	if !ok || !subset(scopes, client.Scopes) {
-		return nil, oauthErr(EOAuthInvalidScope, "scope is missing, malformed, or not registered for the client", 400)
+		return nil, oauthErr(EOAuthInvalidScope, "scope is missing, malformed, or not registered for the client")
 	}
 	device, err := randomToken(32)
 	if err != nil {
@@ -240,7 +240,7 @@ func (s *Service) PollDevice(ctx context.Context, client *OAuthClient, deviceCod
 		return nil, err
 	}
 	if !client.HasGrant(GrantDeviceCode) {
-		return nil, oauthErr(EOAuthUnauthorized, "the client may not use the device authorization grant", 400)
+		return nil, oauthErr(EOAuthUnauthorized, "the client may not use the device authorization grant")
 	}
 	if deviceCode == "" || len(deviceCode) > 128 {
 		return nil, errOAuthGrant
@@ -256,15 +256,15 @@ func (s *Service) PollDevice(ctx context.Context, client *OAuthClient, deviceCod
 	}
 	switch {
 	case !now.Before(d.ExpiresAt):
-		return nil, oauthErr("expired_token", "the device code has expired", 400)
+		return nil, oauthErr("expired_token", "the device code has expired")
 	case d.Status == DeviceDenied:
-		return nil, oauthErr(EOAuthAccessDenied, "the person refused", 400)
+		return nil, oauthErr(EOAuthAccessDenied, "the person refused")
 	case d.Status == DeviceUsed:
 		return nil, errOAuthGrant
 	case d.Status == DevicePending && !d.LastPolledAt.IsZero() && now.Sub(d.LastPolledAt) < d.Interval:
-		return nil, oauthErr("slow_down", "poll less often", 400)
+		return nil, oauthErr("slow_down", "poll less often")
 	case d.Status == DevicePending:
-		return nil, oauthErr("authorization_pending", "the person has not answered yet", 400)
+		return nil, oauthErr("authorization_pending", "the person has not answered yet")
 	}
 	sid, err := s.deps.NewID()
 	if err != nil {

@@ -12,12 +12,15 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/clientip"
+	"github.com/restauth/restauth/httpapi"
 )
 
 // Paths of the endpoints, relative to the issuer.
@@ -42,11 +45,15 @@ const maxFormBytes = 16 << 10
 type Deps struct {
 	Service *restauth.Service
 	Logger  *slog.Logger
+	// TrustedProxies are the peers whose forwarding headers are believed
+	// for the address recorded on the sessions a token request opens.
+	TrustedProxies []netip.Prefix
 }
 
 type server struct {
-	svc *restauth.Service
-	log *slog.Logger
+	svc     *restauth.Service
+	log     *slog.Logger
+	proxies []netip.Prefix
 }
 
 // NewServer returns a handler serving the provider's endpoints and passing
@@ -60,12 +67,13 @@ func NewServer(deps Deps, next http.Handler) http.Handler {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &server{svc: deps.Service, log: deps.Logger}
+	s := &server{svc: deps.Service, log: deps.Logger, proxies: deps.TrustedProxies}
 	mux := http.NewServeMux()
 	s.routes(mux)
+	h := logRequests(deps.Logger)(mux)
 	top := http.NewServeMux()
 	for _, p := range []string{PathDiscovery, PathToken, PathUserInfo, PathRevoke, PathIntrospect, PathDevice} {
-		top.Handle(p, mux)
+		top.Handle(p, h)
 	}
 	top.Handle("/", next)
 	return top
@@ -79,6 +87,22 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+PathRevoke, s.revoke)
 	mux.HandleFunc("POST "+PathIntrospect, s.introspect)
 	mux.HandleFunc("POST "+PathDevice, s.deviceAuthorization)
+}
+
+// logRequests writes one line per request under the API's message, so that
+// a log handler treats them alike. It never logs bodies or query strings,
+// which hold codes, tokens and secrets.
+func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			rec := &httpapi.StatusRecorder{ResponseWriter: w}
+			next.ServeHTTP(rec, r)
+			logger.LogAttrs(r.Context(), slog.LevelInfo, httpapi.RequestLogMessage,
+				slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", rec.Status), slog.Duration("duration", time.Since(start)))
+		})
+	}
 }
 
 // discovery serves the OpenID Provider Metadata. The issuer is the public
@@ -143,11 +167,11 @@ func (s *server) oauthError(w http.ResponseWriter, r *http.Request, err error) {
 	noStore(w)
 	var oe *restauth.OAuthError
 	if errors.As(err, &oe) {
-		status := oe.Status
-		if status == 0 {
-			status = http.StatusBadRequest
-		}
-		if status == http.StatusUnauthorized {
+		// RFC 6749 5.2: 401 for a failed client authentication, 400 for
+		// every other refusal.
+		status := http.StatusBadRequest
+		if oe.Code == restauth.EOAuthInvalidClient {
+			status = http.StatusUnauthorized
 			w.Header().Set("WWW-Authenticate", `Basic realm="restauth", charset="UTF-8"`)
 		}
 		writeJSON(w, status, map[string]string{"error": oe.Code, "error_description": oe.Description})
@@ -170,10 +194,10 @@ func (s *server) oauthError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func badRequest(desc string) *restauth.OAuthError {
-	return &restauth.OAuthError{Code: restauth.EOAuthInvalidRequest, Description: desc, Status: http.StatusBadRequest}
+	return &restauth.OAuthError{Code: restauth.EOAuthInvalidRequest, Description: desc}
 }
 
-var errInvalidClient = &restauth.OAuthError{Code: restauth.EOAuthInvalidClient, Description: "client authentication failed", Status: http.StatusUnauthorized}
+var errInvalidClient = &restauth.OAuthError{Code: restauth.EOAuthInvalidClient, Description: "client authentication failed"}
 
 // form reads a form-encoded body of bounded size. Parameters in the query
 // string are refused: a secret there ends up in logs and histories (RFC
@@ -255,7 +279,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) {
 		s.oauthError(w, r, err)
 		return
 	}
-	meta := restauth.ClientMeta{IP: peerIP(r), UserAgent: r.UserAgent()}
+	meta := restauth.ClientMeta{IP: clientip.Resolve(r, s.proxies), UserAgent: r.UserAgent()}
 	var tok *restauth.OAuthTokens
 	switch f.Get("grant_type") {
 	case restauth.GrantAuthorizationCode:
@@ -269,7 +293,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) {
 	case "":
 		err = badRequest("grant_type is required")
 	default:
-		err = &restauth.OAuthError{Code: restauth.EOAuthUnsupportedGrant, Description: "the grant type is not supported", Status: http.StatusBadRequest}
+		err = &restauth.OAuthError{Code: restauth.EOAuthUnsupportedGrant, Description: "the grant type is not supported"}
 	}
 	if err != nil {
 		s.oauthError(w, r, err)
@@ -280,17 +304,6 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) {
 		AccessToken: tok.AccessToken, TokenType: "Bearer", ExpiresIn: int64(tok.ExpiresIn / time.Second),
 		RefreshToken: tok.RefreshToken, IDToken: tok.IDToken, Scope: strings.Join(tok.Scopes, " "),
 	})
-}
-
-// peerIP is the address recorded on the session a token request opens.
-// Token requests come from the client's back end, so the peer is used as
-// it is.
-func peerIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i >= 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
 }
 
 // bearer returns the access token of an Authorization: Bearer header.

@@ -245,7 +245,7 @@ func serve(ctx context.Context, in *invocation) error {
 		IntrospectClients: cfg.introspectClients, TLS: tlsConfig != nil,
 	}, httpapi.Deps{Service: a.svc, Logger: logger, JWKS: a.jwks, Ready: a.ready, Observer: observer})
 	// The provider's back channel, when --public-url turns it on.
-	handler = oidc.NewServer(oidc.Deps{Service: a.svc, Logger: logger}, handler)
+	handler = oidc.NewServer(oidc.Deps{Service: a.svc, Logger: logger, TrustedProxies: cfg.trustedProxies}, handler)
 	handler, err = cfg.pages.handler(handler, a.svc, logger, tlsConfig != nil, cfg.trustedProxies)
 	if err != nil {
 		return err
