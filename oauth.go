@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -94,9 +95,19 @@ type OAuthClient struct {
 	Scopes     []string // The scopes the client may ask for.
 	// Trusted marks a first-party client: its users are not asked to
 	// consent.
-	Trusted   bool
-	CreatedAt time.Time
+	Trusted bool
+	// IDTokenAlg is the algorithm of the client's ID tokens (its
+	// id_token_signed_response_alg): IDTokenRS256, or IDTokenEdDSA for a
+	// client that asked for it.
+	IDTokenAlg string
+	CreatedAt  time.Time
 }
+
+// ID token algorithms a client may be registered for.
+const (
+	IDTokenRS256 = "RS256"
+	IDTokenEdDSA = "EdDSA"
+)
 
 // Public reports whether the client has no secret.
 func (c *OAuthClient) Public() bool { return len(c.SecretHash) == 0 }
@@ -246,6 +257,8 @@ type OAuthStore interface {
 
 // IDTokenClaims are the claims of an OpenID Connect ID token.
 type IDTokenClaims struct {
+	// Algorithm is IDTokenRS256 or IDTokenEdDSA.
+	Algorithm         string
 	Issuer            string
 	Subject           string
 	Audience          string
@@ -349,6 +362,7 @@ type OAuthClientSpec struct {
 	Grants       []string // Empty: authorization_code and refresh_token.
 	Scopes       []string // Empty: openid and profile.
 	Trusted      bool
+	IDTokenAlg   string // Empty: RS256.
 }
 
 // RegisterOAuthClient checks spec and stores a new client. For a
@@ -433,9 +447,17 @@ func checkClientSpec(spec OAuthClientSpec) (*OAuthClient, error) {
 			return nil, Errorf(EInvalid, "scope %q is not 1 to 64 of the characters OAuth allows", sc)
 		}
 	}
+	alg := spec.IDTokenAlg
+	switch alg {
+	case "":
+		alg = IDTokenRS256
+	case IDTokenRS256, IDTokenEdDSA:
+	default:
+		return nil, Errorf(EInvalid, "the ID token algorithm is RS256 or EdDSA")
+	}
 	return &OAuthClient{
 		Name: name, RedirectURIs: dedupe(spec.RedirectURIs), LogoutURIs: dedupe(spec.LogoutURIs),
-		Grants: grants, Scopes: dedupe(scopes), Trusted: spec.Trusted,
+		Grants: grants, Scopes: dedupe(scopes), Trusted: spec.Trusted, IDTokenAlg: alg,
 	}, nil
 }
 
@@ -1059,11 +1081,20 @@ func (s *Service) oauthTokens(ctx context.Context, client *OAuthClient, u *User,
 	out := &OAuthTokens{AccessToken: at, ExpiresIn: exp.Sub(now), RefreshToken: refresh, Scopes: scopes}
 	if slices.Contains(scopes, ScopeOpenID) {
 		h := sha256.Sum256([]byte(at))
+		half := h[:16]
+		// at_hash is the left half of the access token's hash under the
+		// ID token's algorithm's hash: SHA-256 for RS256; for EdDSA on
+		// Ed25519, OpenID Connect names SHA-512.
+		if client.IDTokenAlg == IDTokenEdDSA {
+			h := sha512.Sum512([]byte(at))
+			half = h[:32]
+		}
 		idc := &IDTokenClaims{
-			Issuer: s.deps.OIDC.Issuer, Subject: FormatUserID(u.ID), Audience: client.ID,
+			Algorithm: client.IDTokenAlg,
+			Issuer:    s.deps.OIDC.Issuer, Subject: FormatUserID(u.ID), Audience: client.ID,
 			AuthorizedParty: client.ID, IssuedAt: now, ExpiresAt: now.Add(IDTokenTTL),
 			AuthTime: g.AuthTime, Nonce: nonce, SessionID: sess.ID,
-			AccessTokenHash: base64.RawURLEncoding.EncodeToString(h[:16]),
+			AccessTokenHash: base64.RawURLEncoding.EncodeToString(half),
 		}
 		if slices.Contains(scopes, ScopeProfile) {
 			idc.PreferredUsername = u.Username

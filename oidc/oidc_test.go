@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+
 	"github.com/restauth/restauth"
 	"github.com/restauth/restauth/httpapi"
 	"github.com/restauth/restauth/internal/instance"
@@ -688,5 +690,43 @@ func TestAuthorizeThroughTOTP(t *testing.T) {
 	r = e.get(c, returnTo)
 	if r.status != http.StatusSeeOther || r.location().Query().Get("code") == "" || r.location().Query().Get("state") != "xyz" {
 		t.Fatalf("back at the request: %d %s, want a code and the state", r.status, r.header.Get("Location"))
+	}
+}
+
+// TestIDTokenEdDSA checks that a client registered for EdDSA gets ID tokens
+// an ordinary relying party (coreos/go-oidc) verifies with the published
+// keys, at_hash included, and that such a token is a good id_token_hint.
+func TestIDTokenEdDSA(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c, secret, err := e.svc.RegisterOAuthClient(ctx, restauth.OAuthClientSpec{Name: "Ed", RedirectURIs: []string{redirect},
+		Trusted: true, IDTokenAlg: restauth.IDTokenEdDSA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	tok := e.exchange(e.code(b, c.ID), c.ID, secret).json(t)
+	raw := tok["id_token"].(string)
+	provider, err := gooidc.NewProvider(ctx, e.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, algs := range [][]string{{gooidc.EdDSA}, {gooidc.RS256}} {
+		idt, err := provider.Verifier(&gooidc.Config{ClientID: c.ID, SupportedSigningAlgs: algs}).Verify(ctx, raw)
+		if algs[0] == gooidc.RS256 {
+			if err == nil {
+				t.Error("an EdDSA ID token verified as RS256")
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("verify the EdDSA ID token: %v", err)
+		}
+		if err := idt.VerifyAccessToken(tok["access_token"].(string)); err != nil {
+			t.Errorf("at_hash of the EdDSA ID token: %v", err)
+		}
+	}
+	if r := e.get(b, "/oauth/logout?id_token_hint="+url.QueryEscape(raw)); r.status != http.StatusSeeOther {
+		t.Errorf("logout with an EdDSA hint: %d, want a redirect", r.status)
 	}
 }

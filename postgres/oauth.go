@@ -17,12 +17,12 @@ var _ restauth.OAuthStore = (*DB)(nil)
 func joinList(v []string) string  { return strings.Join(v, " ") }
 func splitList(s string) []string { return strings.Fields(s) }
 
-const oauthClientCols = `id, name, secret_hash, redirect_uris, logout_uris, grants, scopes, trusted, created_at`
+const oauthClientCols = `id, name, secret_hash, redirect_uris, logout_uris, grants, scopes, trusted, id_token_alg, created_at`
 
 func scanOAuthClient(row pgx.Row) (*restauth.OAuthClient, error) {
 	var c restauth.OAuthClient
 	var redirects, logouts, grants, scopes string
-	if err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &grants, &scopes, &c.Trusted, &c.CreatedAt); err != nil {
+	if err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &grants, &scopes, &c.Trusted, &c.IDTokenAlg, &c.CreatedAt); err != nil {
 		return nil, err
 	}
 	c.RedirectURIs, c.LogoutURIs = splitList(redirects), splitList(logouts)
@@ -37,9 +37,9 @@ func (db *DB) CreateOAuthClient(ctx context.Context, cl *restauth.OAuthClient) e
 		secret = cl.SecretHash
 	}
 	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Exec(ctx, `INSERT INTO oauth_clients (`+oauthClientCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		_, err := c.Exec(ctx, `INSERT INTO oauth_clients (`+oauthClientCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			cl.ID, cl.Name, secret, joinList(cl.RedirectURIs), joinList(cl.LogoutURIs), joinList(cl.Grants), joinList(cl.Scopes),
-			cl.Trusted, cl.CreatedAt)
+			cl.Trusted, cl.IDTokenAlg, cl.CreatedAt)
 		return err
 	})
 	if isCode(err, codeUniqueViolation) {

@@ -17,13 +17,13 @@ var _ restauth.OAuthStore = (*DB)(nil)
 func joinList(v []string) string  { return strings.Join(v, " ") }
 func splitList(s string) []string { return strings.Fields(s) }
 
-const oauthClientCols = `id, name, secret_hash, redirect_uris, logout_uris, grants, scopes, trusted, created_at`
+const oauthClientCols = `id, name, secret_hash, redirect_uris, logout_uris, grants, scopes, trusted, id_token_alg, created_at`
 
 func scanOAuthClient(row interface{ Scan(...any) error }) (*restauth.OAuthClient, error) {
 	var c restauth.OAuthClient
 	var redirects, logouts, grants, scopes string
 	var created int64
-	if err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &grants, &scopes, &c.Trusted, &created); err != nil {
+	if err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &grants, &scopes, &c.Trusted, &c.IDTokenAlg, &created); err != nil {
 		return nil, err
 	}
 	c.RedirectURIs, c.LogoutURIs = splitList(redirects), splitList(logouts)
@@ -37,9 +37,9 @@ func (db *DB) CreateOAuthClient(ctx context.Context, c *restauth.OAuthClient) er
 	if len(c.SecretHash) > 0 {
 		secret = c.SecretHash
 	}
-	_, err := db.write.ExecContext(ctx, `INSERT INTO oauth_clients (`+oauthClientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.write.ExecContext(ctx, `INSERT INTO oauth_clients (`+oauthClientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, secret, joinList(c.RedirectURIs), joinList(c.LogoutURIs), joinList(c.Grants), joinList(c.Scopes),
-		c.Trusted, micros(c.CreatedAt))
+		c.Trusted, c.IDTokenAlg, micros(c.CreatedAt))
 	if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
 		return restauth.ErrOAuthClientExists
 	}

@@ -28,7 +28,7 @@ func newOAuthClient(id string, secret bool) *restauth.OAuthClient {
 func testOAuthClients(t *testing.T, s Store) {
 	ctx := t.Context()
 	conf, pub := newOAuthClient("conf", true), newOAuthClient("pub", false)
-	pub.Trusted, pub.CreatedAt = true, at(time.Second)
+	pub.Trusted, pub.CreatedAt, pub.IDTokenAlg = true, at(time.Second), restauth.IDTokenEdDSA
 	for _, c := range []*restauth.OAuthClient{conf, pub} {
 		if err := s.CreateOAuthClient(ctx, c); err != nil {
 			t.Fatalf("CreateOAuthClient(%s): %v", c.ID, err)
@@ -39,7 +39,7 @@ func testOAuthClients(t *testing.T, s Store) {
 	if err != nil {
 		t.Fatalf("OAuthClient(pub): %v", err)
 	}
-	if got.Name != pub.Name || !got.Public() || !got.Trusted || !slices.Equal(got.RedirectURIs, pub.RedirectURIs) ||
+	if got.Name != pub.Name || !got.Public() || !got.Trusted || got.IDTokenAlg != pub.IDTokenAlg || !slices.Equal(got.RedirectURIs, pub.RedirectURIs) ||
 		!slices.Equal(got.LogoutURIs, pub.LogoutURIs) || !slices.Equal(got.Grants, pub.Grants) ||
 		!slices.Equal(got.Scopes, pub.Scopes) || !got.CreatedAt.Equal(pub.CreatedAt) {
 		t.Errorf("OAuthClient(pub) = %+v, want %+v", got, pub)

@@ -34,12 +34,15 @@ type IDTokens struct {
 	priv *rsa.PrivateKey
 	kid  string
 	jwk  json.RawMessage
+	// ring signs the ID tokens of clients registered for EdDSA, with the
+	// access tokens' current key (published in the same JWKS).
+	ring *Ring
 }
 
 // LoadIDTokens loads the RSA key from the store, generating and storing it
 // first when there is none; concurrent first starts all receive the one
 // stored key.
-func LoadIDTokens(ctx context.Context, store restauth.KeyStore) (*IDTokens, error) {
+func LoadIDTokens(ctx context.Context, store restauth.KeyStore, ring *Ring) (*IDTokens, error) {
 	der, err := store.Secret(ctx, IDTokenKeyName, func() ([]byte, error) {
 		k, err := rsa.GenerateKey(rand.Reader, rsaBits)
 		if err != nil {
@@ -58,7 +61,9 @@ func LoadIDTokens(ctx context.Context, store restauth.KeyStore) (*IDTokens, erro
 	if !ok || priv.N.BitLen() < 2048 {
 		return nil, errors.New("token: the stored ID-token key is not an RSA key of at least 2048 bits")
 	}
-	return newIDTokens(priv), nil
+	t := newIDTokens(priv)
+	t.ring = ring
+	return t, nil
 }
 
 func newIDTokens(priv *rsa.PrivateKey) *IDTokens {
@@ -117,7 +122,8 @@ func (c *idClaims) GetAudience() (jwt.ClaimStrings, error) {
 	return jwt.ClaimStrings{c.Audience}, nil
 }
 
-// SignIDToken signs c with RS256, typ JWT.
+// SignIDToken signs c, typ JWT: RS256 with the RSA key, or, for a client
+// registered for EdDSA, with the access tokens' current Ed25519 key.
 func (t *IDTokens) SignIDToken(ctx context.Context, c *restauth.IDTokenClaims) (string, error) {
 	w := &idClaims{
 		Issuer: c.Issuer, Subject: c.Subject, Audience: c.Audience, AuthorizedParty: c.AuthorizedParty,
@@ -128,6 +134,16 @@ func (t *IDTokens) SignIDToken(ctx context.Context, c *restauth.IDTokenClaims) (
 	if !c.AuthTime.IsZero() {
 		w.AuthTime = jwt.NewNumericDate(c.AuthTime)
 	}
+	if c.Algorithm == restauth.IDTokenEdDSA {
+		k := t.ring.signing()
+		if k == nil {
+			return "", errors.New("token: sign ID token: no signing key is loaded")
+		}
+		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, w)
+		tok.Header["kid"] = k.key.ID
+		tok.Header["typ"] = "JWT"
+		return tok.SignedString(k.priv)
+	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, w)
 	tok.Header["kid"] = t.kid
 	tok.Header["typ"] = "JWT"
@@ -135,16 +151,24 @@ func (t *IDTokens) SignIDToken(ctx context.Context, c *restauth.IDTokenClaims) (
 }
 
 // ParseIDTokenHint checks an ID token restauth signed, given back as an
-// id_token_hint: RS256 with this key only (alg none and every other
-// algorithm are refused), expiry not checked.
+// id_token_hint: RS256 with the RSA key, or EdDSA with a key of the ring
+// (alg none and every other algorithm are refused), expiry not checked.
 func (t *IDTokens) ParseIDTokenHint(ctx context.Context, s string) (*restauth.IDTokenClaims, error) {
 	if len(s) > MaxTokenLen {
 		return nil, refuse("id_token_hint is too long")
 	}
 	var w idClaims
-	p := jwt.NewParser(jwt.WithValidMethods([]string{IDTokenAlgorithm}), jwt.WithoutClaimsValidation())
+	p := jwt.NewParser(jwt.WithValidMethods([]string{IDTokenAlgorithm, Algorithm}), jwt.WithoutClaimsValidation())
 	_, err := p.ParseWithClaims(s, &w, func(tok *jwt.Token) (any, error) {
-		if kid, _ := tok.Header["kid"].(string); kid != t.kid {
+		kid, _ := tok.Header["kid"].(string)
+		if tok.Method.Alg() == Algorithm {
+			// An EdDSA ID token is signed by one of the ring's keys.
+			if t.ring == nil || !ValidKeyID(kid) {
+				return nil, refuse("id_token_hint key is unknown")
+			}
+			return t.ring.PublicKey(ctx, kid)
+		}
+		if kid != t.kid {
 			return nil, refuse("id_token_hint key is unknown")
 		}
 		return &t.priv.PublicKey, nil

@@ -20,6 +20,7 @@ type clientOptions struct {
 	scopes       []string
 	public       bool
 	trusted      bool
+	idTokenAlg   string
 }
 
 // listFlag is a flag that may be given several times, each value holding
@@ -52,13 +53,15 @@ var clientFlags = []*flagDef{
 		func(c *config) *bool { return &c.client.public })),
 	toolOnlyFlag(boolFlag("trusted", "mark the client first-party: its users are not asked to consent",
 		func(c *config) *bool { return &c.client.trusted })),
+	toolOnlyFlag(choiceFlag("id-token-alg", "the algorithm of the client's ID tokens", []string{"RS256", "EdDSA"},
+		func(c *config) *string { return &c.client.idTokenAlg })),
 }
 
 func init() {
 	flagTable = append(flagTable, clientFlags...)
 	commands = append(commands,
 		&command{name: "client add", args: []string{"NAME"}, summary: "register an OpenID Connect client and print its id and secret",
-			flags: []string{"db", "redirect-uri", "logout-uri", "grant", "scope", "public", "trusted"}, run: clientAdd,
+			flags: []string{"db", "redirect-uri", "logout-uri", "grant", "scope", "public", "trusted", "id-token-alg"}, run: clientAdd,
 			about: "Register the OAuth 2.1 / OpenID Connect client NAME (the name shown on the consent\n" +
 				"page) and print its client_id and, for a confidential client, its secret, shown this\n" +
 				"once: only its SHA-256 is stored. Redirect URIs match exactly, except that one on\n" +
@@ -103,7 +106,7 @@ func clientAdd(ctx context.Context, in *invocation) error {
 	o := in.cfg.client
 	c, secret, err := svc.RegisterOAuthClient(ctx, restauth.OAuthClientSpec{
 		Name: in.args[0], RedirectURIs: o.redirectURIs, LogoutURIs: o.logoutURIs,
-		Public: o.public, Grants: o.grants, Scopes: o.scopes, Trusted: o.trusted,
+		Public: o.public, Grants: o.grants, Scopes: o.scopes, Trusted: o.trusted, IDTokenAlg: o.idTokenAlg,
 	})
 	if err != nil {
 		return errors.New(describe(err))

@@ -136,7 +136,7 @@ func New(ctx context.Context, st Store, opts Options) (*Instance, error) {
 	deps.OIDC.Store = st
 	var idt *token.IDTokens
 	if opts.OIDCIssuer != "" {
-		if idt, err = token.LoadIDTokens(ctx, st); err != nil {
+		if idt, err = token.LoadIDTokens(ctx, st, ring); err != nil {
 			return nil, &StageError{"load the ID-token signing key", err}
 		}
 		deps.OIDC.Issuer, deps.OIDC.IDTokens = opts.OIDCIssuer, idt

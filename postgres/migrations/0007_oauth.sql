@@ -12,6 +12,7 @@ CREATE TABLE oauth_clients (
     grants        text        NOT NULL,
     scopes        text        NOT NULL,
     trusted       boolean     NOT NULL,
+    id_token_alg  text        NOT NULL, -- RS256 or EdDSA.
     created_at    timestamptz NOT NULL
 );
 

@@ -12,6 +12,7 @@ CREATE TABLE oauth_clients (
     grants        TEXT    NOT NULL,
     scopes        TEXT    NOT NULL,
     trusted       INTEGER NOT NULL,
+    id_token_alg  TEXT    NOT NULL, -- RS256 or EdDSA.
     created_at    INTEGER NOT NULL
 ) STRICT;
 
