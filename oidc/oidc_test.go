@@ -730,3 +730,37 @@ func TestIDTokenEdDSA(t *testing.T) {
 		t.Errorf("logout with an EdDSA hint: %d, want a redirect", r.status)
 	}
 }
+
+// TestLongAuthorizeSurvivesSignIn checks that an authorization request too
+// long for the sign-in's 1024-byte return_to still comes back through the
+// sign-in whole: it is stored, and return_to only names it.
+func TestLongAuthorizeSurvivesSignIn(t *testing.T) {
+	e := newEnv(t)
+	c := e.browser()
+	state, nonce := strings.Repeat("s", restauth.MaxOAuthParamLen), strings.Repeat("n", restauth.MaxOAuthParamLen)
+	q := authQuery(e.conf.ID, "state", state, "nonce", nonce)
+	if len(q.Encode()) <= 1024 {
+		t.Fatalf("the request is %d bytes, want it over the return_to limit", len(q.Encode()))
+	}
+	r := e.get(c, "/oauth/authorize?"+q.Encode())
+	returnTo := r.location().Query().Get("return_to")
+	if len(returnTo) > 100 || !strings.HasPrefix(returnTo, "/oauth/authorize?request_id=") {
+		t.Fatalf("return_to %q, want a short link to the stored request", returnTo)
+	}
+	r = e.post(c, "/signin", url.Values{"username": {"alice"}, "password": {"correct horse battery"}, "return_to": {returnTo}})
+	if r.header.Get("Location") != returnTo {
+		t.Fatalf("after sign-in: %d to %q, want %q", r.status, r.header.Get("Location"), returnTo)
+	}
+	r = e.get(c, returnTo)
+	if got := r.location().Query().Get("state"); got != state {
+		t.Errorf("state after the sign-in is %d bytes, want the %d sent, unchanged", len(got), len(state))
+	}
+	tok := e.exchange(r.location().Query().Get("code"), e.conf.ID, e.secret).json(t)
+	parts := strings.Split(tok["id_token"].(string), ".")
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims struct{ Nonce string }
+	json.Unmarshal(payload, &claims)
+	if claims.Nonce != nonce {
+		t.Errorf("nonce in the ID token is %d bytes, want the %d sent", len(claims.Nonce), len(nonce))
+	}
+}
