@@ -507,3 +507,36 @@ func newOIDCServiceTB(tb testing.TB) *restauth.Service {
 	}
 	return inst.Service
 }
+
+// TestRefreshOAuthReuse checks that a client's refresh tokens rotate
+// through restauth's family rules: within the grace window the parent
+// returns the same child; after it, a reuse revokes the session.
+func TestRefreshOAuthReuse(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		svc := newOIDCService(t)
+		f := newOAuthFixture(t, svc, restauth.OAuthClientSpec{})
+		tok, err := svc.ExchangeCode(ctx, f.client, f.code(t), "https://app.example/cb", f.verifier, restauth.ClientMeta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, err := svc.RefreshOAuth(ctx, f.client, tok.RefreshToken, "", restauth.ClientMeta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := svc.RefreshOAuth(ctx, f.client, tok.RefreshToken, "", restauth.ClientMeta{})
+		if err != nil || again.RefreshToken != first.RefreshToken {
+			t.Fatalf("parent within the grace window: %v, child %q; want the same child %q", err, again.RefreshToken, first.RefreshToken)
+		}
+		time.Sleep(restauth.DefaultConfig().RefreshGrace + time.Second)
+		if _, err := svc.RefreshOAuth(ctx, f.client, tok.RefreshToken, "", restauth.ClientMeta{}); oauthCode(err) != "invalid_grant" {
+			t.Fatalf("parent after the grace window: %v, want invalid_grant", err)
+		}
+		if _, err := svc.RefreshOAuth(ctx, f.client, first.RefreshToken, "", restauth.ClientMeta{}); oauthCode(err) != "invalid_grant" {
+			t.Errorf("child after the reuse: %v, want invalid_grant (the family is revoked)", err)
+		}
+		if _, active, _ := svc.Introspect(ctx, first.AccessToken); active {
+			t.Error("the access token of a revoked family is active")
+		}
+	})
+}
