@@ -534,3 +534,55 @@ func (db *DB) RedeemDeviceCode(ctx context.Context, hash []byte, clientID, sessi
 	})
 	return d, lookupErr("redeem device code", err)
 }
+
+// IDTokenKeys returns the unexpired RSA keys of ID tokens, oldest first.
+func (db *DB) IDTokenKeys(ctx context.Context, now time.Time) ([]*restauth.SigningKey, error) {
+	var keys []*restauth.SigningKey
+	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		rows, err := c.Query(ctx, `SELECT id, private_key, created_at, activates_at, expires_at FROM oauth_id_keys
+			WHERE expires_at IS NULL OR expires_at > $1 ORDER BY created_at, id`, now)
+		if err != nil {
+			return err
+		}
+		keys, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*restauth.SigningKey, error) {
+			k := restauth.SigningKey{Algorithm: "RS256"}
+			var expires *time.Time
+			if err := row.Scan(&k.ID, &k.PrivateKey, &k.CreatedAt, &k.ActivatesAt, &expires); err != nil {
+				return nil, err
+			}
+			k.CreatedAt, k.ActivatesAt, k.ExpiresAt = k.CreatedAt.UTC(), k.ActivatesAt.UTC(), fromNull(expires)
+			return &k, nil
+		})
+		return err
+	})
+	return keys, storeErr("list id token keys", err)
+}
+
+// AddIDTokenKey stores an RSA key of ID tokens and tells the other
+// instances, which reload their keys.
+func (db *DB) AddIDTokenKey(ctx context.Context, k *restauth.SigningKey) error {
+	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		return inTx(ctx, c, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `INSERT INTO oauth_id_keys (id, private_key, created_at, activates_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+				k.ID, k.PrivateKey, k.CreatedAt, k.ActivatesAt, nullTime(k.ExpiresAt)); err != nil {
+				return err
+			}
+			return db.notify(ctx, tx, kindKeys)
+		})
+	})
+	return storeErr("add id token key", err)
+}
+
+// RetireIDTokenKeys sets the expiry of every unretired key but keep.
+func (db *DB) RetireIDTokenKeys(ctx context.Context, keep string, expiresAt time.Time) error {
+	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		return inTx(ctx, c, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, `UPDATE oauth_id_keys SET expires_at = $1 WHERE expires_at IS NULL AND id <> $2`, expiresAt, keep)
+			if err != nil || tag.RowsAffected() == 0 {
+				return err
+			}
+			return db.notify(ctx, tx, kindKeys)
+		})
+	})
+	return storeErr("retire id token keys", err)
+}

@@ -469,3 +469,38 @@ func (db *DB) RedeemDeviceCode(ctx context.Context, hash []byte, clientID, sessi
 		sessionID, hash, clientID, micros(now)))
 	return d, lookupErr("redeem device code", err)
 }
+
+// IDTokenKeys returns the unexpired RSA keys of ID tokens, oldest first.
+func (db *DB) IDTokenKeys(ctx context.Context, now time.Time) ([]*restauth.SigningKey, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, private_key, created_at, activates_at, expires_at FROM oauth_id_keys
+		WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at, id`, micros(now))
+	if err != nil {
+		return nil, storeErr("list id token keys", err)
+	}
+	defer rows.Close()
+	var out []*restauth.SigningKey
+	for rows.Next() {
+		k := restauth.SigningKey{Algorithm: "RS256"}
+		var created, activates int64
+		var expires sql.NullInt64
+		if err := rows.Scan(&k.ID, &k.PrivateKey, &created, &activates, &expires); err != nil {
+			return nil, storeErr("list id token keys", err)
+		}
+		k.CreatedAt, k.ActivatesAt, k.ExpiresAt = fromMicros(created), fromMicros(activates), fromNullMicros(expires)
+		out = append(out, &k)
+	}
+	return out, storeErr("list id token keys", rows.Err())
+}
+
+// AddIDTokenKey stores an RSA key of ID tokens.
+func (db *DB) AddIDTokenKey(ctx context.Context, k *restauth.SigningKey) error {
+	_, err := db.write.ExecContext(ctx, `INSERT INTO oauth_id_keys (id, private_key, created_at, activates_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		k.ID, k.PrivateKey, micros(k.CreatedAt), micros(k.ActivatesAt), nullMicros(k.ExpiresAt))
+	return storeErr("add id token key", err)
+}
+
+// RetireIDTokenKeys sets the expiry of every unretired key but keep.
+func (db *DB) RetireIDTokenKeys(ctx context.Context, keep string, expiresAt time.Time) error {
+	_, err := db.write.ExecContext(ctx, `UPDATE oauth_id_keys SET expires_at = ? WHERE expires_at IS NULL AND id <> ?`, micros(expiresAt), keep)
+	return storeErr("retire id token keys", err)
+}

@@ -323,3 +323,28 @@ func testDeviceCodes(t *testing.T, s Store) {
 		t.Errorf("redeemed device code = %+v, want used by s1 for user %d", got, alice.ID)
 	}
 }
+
+// testIDTokenKeys checks that the RSA keys of ID tokens round-trip and
+// retire as the access-token keys do.
+func testIDTokenKeys(t *testing.T, s Store) {
+	ctx := t.Context()
+	k1 := &restauth.SigningKey{ID: "k1", Algorithm: "RS256", PrivateKey: []byte("der1"), CreatedAt: at(0), ActivatesAt: at(0)}
+	k2 := &restauth.SigningKey{ID: "k2", Algorithm: "RS256", PrivateKey: []byte("der2"), CreatedAt: at(time.Minute), ActivatesAt: at(6 * time.Minute)}
+	for _, k := range []*restauth.SigningKey{k1, k2} {
+		if err := s.AddIDTokenKey(ctx, k); err != nil {
+			t.Fatalf("AddIDTokenKey(%s): %v", k.ID, err)
+		}
+	}
+	if err := s.RetireIDTokenKeys(ctx, "k2", at(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.IDTokenKeys(ctx, at(time.Minute))
+	if err != nil || len(got) != 2 || got[0].ID != "k1" || !got[0].ExpiresAt.Equal(at(time.Hour)) || !bytes.Equal(got[0].PrivateKey, k1.PrivateKey) ||
+		got[1].ID != "k2" || !got[1].ExpiresAt.IsZero() || !got[1].ActivatesAt.Equal(k2.ActivatesAt) {
+		t.Fatalf("IDTokenKeys = %v, %v; want k1 retired at %v, then k2", got, err, at(time.Hour))
+	}
+	got, _ = s.IDTokenKeys(ctx, at(time.Hour))
+	if len(got) != 1 || got[0].ID != "k2" {
+		t.Errorf("IDTokenKeys after k1 expired = %v, want only k2", got)
+	}
+}

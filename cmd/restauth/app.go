@@ -244,6 +244,7 @@ func (a *app) reloadKeys(ctx context.Context, interval time.Duration) {
 		if err := a.ring.Reload(ctx); err != nil && ctx.Err() == nil {
 			a.logger.Error("reloading signing keys failed", "err", err)
 		}
+		a.reloadIDKeys(ctx)
 	})
 }
 
@@ -283,4 +284,15 @@ func (a *app) jwks() []byte {
 		return a.ring.JWKS()
 	}
 	return a.idTokens.JWKS(a.ring.JWKS())
+}
+
+// reloadIDKeys picks up the ID-token keys added or retired by other
+// instances or by restauth keys rotate, when OpenID Connect is on.
+func (a *app) reloadIDKeys(ctx context.Context) {
+	if a.idTokens == nil {
+		return
+	}
+	if err := a.idTokens.Reload(ctx); err != nil && ctx.Err() == nil {
+		a.logger.Error("reloading ID-token keys failed", "err", err)
+	}
 }

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/restauth/restauth"
 	"github.com/restauth/restauth/internal/instance"
+	"github.com/restauth/restauth/token"
 )
 
 // clientOptions are the flags of restauth client add.
@@ -176,5 +178,30 @@ func clientRotate(ctx context.Context, in *invocation) error {
 	}
 	fmt.Fprintf(in.stdout, "client_secret: %s\n", secret)
 	fmt.Fprintln(in.stderr, "The new secret is shown this once; the old one no longer works and the client's tokens are revoked.")
+	return nil
+}
+
+// rotateIDKeys is restauth keys rotate's part for OpenID Connect: when the
+// database holds ID-token keys, a new RSA key is published at once and
+// signs five minutes later, and the older ones retire once every ID token
+// they signed has expired.
+func rotateIDKeys(ctx context.Context, in *invocation, a *app) error {
+	keys, err := a.store.IDTokenKeys(ctx, time.Now())
+	if err != nil {
+		return fmt.Errorf("list ID-token keys: %s", describe(err))
+	}
+	if len(keys) == 0 {
+		return nil // OpenID Connect has never been on: nothing to rotate.
+	}
+	idt, err := token.LoadIDTokens(ctx, a.store, a.ring)
+	if err != nil {
+		return err
+	}
+	kid, err := idt.Rotate(ctx, token.DefaultPublishDelay, restauth.IDTokenTTL+in.cfg.domain.Leeway)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(in.stdout, "added ID-token key %s (RS256): published now, signs in %s; older ones retire once their ID tokens have expired\n",
+		kid, token.DefaultPublishDelay)
 	return nil
 }

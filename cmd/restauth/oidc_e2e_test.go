@@ -320,4 +320,10 @@ func TestOIDCEndToEnd(t *testing.T) {
 	if _, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(fresh)); err == nil {
 		t.Error("userinfo accepted an access token whose session was revoked")
 	}
+
+	// restauth keys rotate stages a new ID-token key beside the new
+	// access-token key.
+	if out := runCommand(t, env, "keys", "rotate", "--db", db); !strings.Contains(out, "added ID-token key") {
+		t.Errorf("keys rotate printed %q, want an ID-token key added", out)
+	}
 }

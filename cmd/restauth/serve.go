@@ -228,6 +228,7 @@ func serve(ctx context.Context, in *invocation) error {
 			if err := a.ring.Reload(bgCtx); err != nil && bgCtx.Err() == nil {
 				logger.Warn("signing key reload on notification failed", "err", err)
 			}
+			a.reloadIDKeys(bgCtx)
 		}, logger)
 	})
 

@@ -31,6 +31,7 @@ type Store interface {
 	restauth.MFAStore
 	restauth.PasskeyStore
 	restauth.OAuthStore
+	token.IDKeyStore
 }
 
 // Options are what differs between instances.
@@ -55,8 +56,8 @@ type Options struct {
 	// relying party of the public URL) and the store's passkeys.
 	Passkeys restauth.PasskeyCeremonies
 	// OIDCIssuer, when set, turns the OpenID Connect provider on with this
-	// issuer (the public URL) and the RSA key that signs ID tokens, which
-	// is generated once per database.
+	// issuer (the public URL) and the RSA keys that sign ID tokens (the
+	// first is generated when the database has none).
 	OIDCIssuer string
 }
 
@@ -137,7 +138,7 @@ func New(ctx context.Context, st Store, opts Options) (*Instance, error) {
 	var idt *token.IDTokens
 	if opts.OIDCIssuer != "" {
 		if idt, err = token.LoadIDTokens(ctx, st, ring); err != nil {
-			return nil, &StageError{"load the ID-token signing key", err}
+			return nil, &StageError{"load the ID-token signing keys", err}
 		}
 		deps.OIDC.Issuer, deps.OIDC.IDTokens = opts.OIDCIssuer, idt
 	}

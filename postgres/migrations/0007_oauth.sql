@@ -90,3 +90,14 @@ CREATE TABLE oauth_device_codes (
     session_id     text
 );
 CREATE INDEX oauth_device_codes_expiry ON oauth_device_codes (expires_at);
+
+-- The RSA keys that sign ID tokens, staged like signing_keys: published
+-- from created_at, signing from activates_at, dropped after expires_at.
+-- private_key is PKCS #8 DER.
+CREATE TABLE oauth_id_keys (
+    id           text        NOT NULL PRIMARY KEY,
+    private_key  bytea       NOT NULL,
+    created_at   timestamptz NOT NULL,
+    activates_at timestamptz NOT NULL,
+    expires_at   timestamptz
+);

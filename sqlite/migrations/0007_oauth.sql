@@ -90,3 +90,14 @@ CREATE TABLE oauth_device_codes (
     session_id     TEXT
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX oauth_device_codes_expiry ON oauth_device_codes (expires_at);
+
+-- The RSA keys that sign ID tokens, staged like signing_keys: published
+-- from created_at, signing from activates_at, dropped after expires_at.
+-- private_key is PKCS #8 DER.
+CREATE TABLE oauth_id_keys (
+    id           TEXT    NOT NULL PRIMARY KEY,
+    private_key  BLOB    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    activates_at INTEGER NOT NULL,
+    expires_at   INTEGER
+) STRICT;
