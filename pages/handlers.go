@@ -366,6 +366,9 @@ func (s *server) accountView(r *http.Request, p *restauth.Principal) (*view, err
 	if err := s.passkeysView(r, v, p); err != nil {
 		return nil, err
 	}
+	if err := s.appsView(r, v, p); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 

@@ -166,6 +166,10 @@ func (v *Verifier) claims(w *accessClaims) (*restauth.Claims, *restauth.Error) {
 		return nil, refuse("token audience is not accepted")
 	}
 	uid, ok := parseSubject(w.Subject)
+	if !ok && w.ClientID != "" && w.Subject == restauth.ClientSubject(w.ClientID) {
+		// A client's token for itself (client_credentials): no user.
+		uid, ok = 0, true
+	}
 	if !ok {
 		return nil, refuse("token subject is invalid")
 	}
@@ -185,6 +189,8 @@ func (v *Verifier) claims(w *accessClaims) (*restauth.Claims, *restauth.Error) {
 		IssuedAt:  numericTime(w.IssuedAt),
 		NotBefore: numericTime(w.NotBefore),
 		ExpiresAt: numericTime(w.ExpiresAt),
+		ClientID:  w.ClientID,
+		Scope:     w.Scope,
 	}, nil
 }
 
