@@ -173,6 +173,9 @@ type OAuthGrant struct {
 	UserID    int64
 	Scopes    []string
 	AuthTime  time.Time
+	// RefreshUsed is set by OAuthGrantByRefresh when the refresh token it
+	// was found by has already been rotated: spent, no longer active.
+	RefreshUsed bool
 }
 
 // OAuthConsent is a person's remembered consent for a client and scopes.
@@ -1218,16 +1221,30 @@ func ignoreNotFound(err error) error {
 }
 
 // IntrospectOAuth reports whether a token is active for a client's
-// introspection request (RFC 7662): an access token, verified and live,
-// with its client_id and scope. A refresh token is reported active when
-// its session is live and it was issued to the asking client.
+// introspection request (RFC 7662): an access token issued to the asking
+// client, verified and live, with its client_id and scope. A refresh token
+// is reported active when it was issued to the asking client, has not been
+// rotated away, and its session is live. Every other token (first-party
+// ones, other clients') is inactive to the client, so that a client learns
+// nothing about tokens that are not its own. Public clients cannot
+// authenticate and are refused.
 func (s *Service) IntrospectOAuth(ctx context.Context, client *OAuthClient, token string) (*Claims, bool, error) {
 	st, err := s.oauth()
 	if err != nil {
 		return nil, false, err
 	}
-	if c, ok, err := s.Introspect(ctx, token); err != nil || ok {
-		return c, ok, err
+	if client.Public() {
+		return nil, false, oauthErr(EOAuthInvalidClient, "a public client cannot introspect tokens")
+	}
+	c, ok, err := s.introspectAny(ctx, token)
+	if err != nil {
+		return nil, false, err
+	}
+	if ok {
+		if c.ClientID != client.ID {
+			return nil, false, nil
+		}
+		return c, true, nil
 	}
 	if len(token) > 256 || token == "" {
 		return nil, false, nil
@@ -1239,7 +1256,9 @@ func (s *Service) IntrospectOAuth(ctx context.Context, client *OAuthClient, toke
 	if err != nil {
 		return nil, false, err
 	}
-	if g.ClientID != client.ID {
+	// A rotated refresh token is spent: presented again it is reuse, which
+	// revokes the session, not a token the client may rely on.
+	if g.ClientID != client.ID || g.RefreshUsed {
 		return nil, false, nil
 	}
 	sess, err := s.liveSession(ctx, g.SessionID)

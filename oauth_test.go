@@ -268,15 +268,19 @@ func TestExchangeCode(t *testing.T) {
 	if _, err := svc.AuthenticateToken(ctx, tok.AccessToken); restauth.ErrorCode(err) != restauth.EInvalidToken {
 		t.Errorf("AuthenticateToken(client token) = %v, want invalid_token", err)
 	}
-	claims, active, err := svc.Introspect(ctx, tok.AccessToken)
+	claims, active, err := svc.IntrospectOAuth(ctx, f.client, tok.AccessToken)
 	if err != nil || !active || claims.ClientID != f.client.ID || claims.Scope != "openid profile" {
-		t.Errorf("Introspect = %+v, %v, %v; want active with client_id and scope", claims, active, err)
+		t.Errorf("IntrospectOAuth = %+v, %v, %v; want active with client_id and scope", claims, active, err)
+	}
+	// Nor is it one that first-party introspection vouches for.
+	if claims, active, err := svc.Introspect(ctx, tok.AccessToken); err != nil || active {
+		t.Errorf("Introspect(client token) = %+v, %v, %v; want inactive", claims, active, err)
 	}
 	// A replay fails and revokes what the code issued.
 	if _, err := svc.ExchangeCode(ctx, f.client, c, "https://app.example/cb", f.verifier, meta); oauthCode(err) != "invalid_grant" {
 		t.Errorf("replayed code: %v, want invalid_grant", err)
 	}
-	if _, active, _ := svc.Introspect(ctx, tok.AccessToken); active {
+	if _, active, _ := svc.IntrospectOAuth(ctx, f.client, tok.AccessToken); active {
 		t.Error("the access token of a replayed code is still active")
 	}
 	if _, err := svc.RefreshOAuth(ctx, f.client, tok.RefreshToken, "", meta); oauthCode(err) != "invalid_grant" {
@@ -308,7 +312,7 @@ func TestExchangeCodeConcurrently(t *testing.T) {
 			wins++
 			// Every other attempt was a replay, so the winner's tokens
 			// are revoked too.
-			if _, active, _ := svc.Introspect(ctx, toks[i].AccessToken); active {
+			if _, active, _ := svc.IntrospectOAuth(ctx, f.client, toks[i].AccessToken); active {
 				t.Error("the winner's access token is active after concurrent replays")
 			}
 		} else if oauthCode(err) != "invalid_grant" {
@@ -363,7 +367,7 @@ func TestRefreshOAuth(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RefreshOAuth (after the refusals, which must not consume it): %v", err)
 	}
-	c, _, _ := svc.Introspect(ctx, next.AccessToken)
+	c, _, _ := svc.IntrospectOAuth(ctx, f.client, next.AccessToken)
 	if c == nil || c.Scope != "openid" {
 		t.Errorf("narrowed token scope = %+v, want openid", c)
 	}
@@ -535,7 +539,7 @@ func TestRefreshOAuthReuse(t *testing.T) {
 		if _, err := svc.RefreshOAuth(ctx, f.client, first.RefreshToken, "", restauth.ClientMeta{}); oauthCode(err) != "invalid_grant" {
 			t.Errorf("child after the reuse: %v, want invalid_grant (the family is revoked)", err)
 		}
-		if _, active, _ := svc.Introspect(ctx, first.AccessToken); active {
+		if _, active, _ := svc.IntrospectOAuth(ctx, f.client, first.AccessToken); active {
 			t.Error("the access token of a revoked family is active")
 		}
 	})

@@ -913,9 +913,22 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 	return nil
 }
 
-// Introspect reports whether an access token is active (RFC 7662): it
-// verifies and its session is neither revoked nor expired in the store.
+// Introspect reports whether a first-party access token is active (RFC
+// 7662): it verifies and its session is neither revoked nor expired in the
+// store. A token issued to an OAuth client is reported inactive: it is
+// introspected by that client at the provider's introspection endpoint
+// (IntrospectOAuth), and a resource server that takes only first-party
+// tokens must not be told it is good.
 func (s *Service) Introspect(ctx context.Context, token string) (*Claims, bool, error) {
+	c, ok, err := s.introspectAny(ctx, token)
+	if err != nil || !ok || c.ClientID != "" {
+		return nil, false, err
+	}
+	return c, true, nil
+}
+
+// introspectAny is Introspect for any access token, a client's too.
+func (s *Service) introspectAny(ctx context.Context, token string) (*Claims, bool, error) {
 	p, err := s.authenticateToken(ctx, token)
 	if err != nil {
 		if ErrorCode(err) == EInvalidToken {

@@ -392,10 +392,11 @@ func TestTokenEndpoint(t *testing.T) {
 	if in["active"] != true || in["sub"] != "client:"+e.conf.ID || in["client_id"] != e.conf.ID || in["scope"] != "api" {
 		t.Errorf("introspection of a client_credentials token: %v", in)
 	}
-	if _, err := e.svc.RotateOAuthClientSecret(context.Background(), e.conf.ID); err != nil {
+	newSecret, err := e.svc.RotateOAuthClientSecret(context.Background(), e.conf.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
-	in = e.post(http.DefaultClient, "/oauth/introspect", url.Values{"token": {cc["access_token"].(string)}}, basic(e.other.ID, e.oSecret)).json(t)
+	in = e.post(http.DefaultClient, "/oauth/introspect", url.Values{"token": {cc["access_token"].(string)}}, basic(e.conf.ID, newSecret)).json(t)
 	if in["active"] != false {
 		t.Errorf("client_credentials token after rotating the secret: %v, want inactive", in)
 	}
@@ -762,5 +763,82 @@ func TestLongAuthorizeSurvivesSignIn(t *testing.T) {
 	json.Unmarshal(payload, &claims)
 	if claims.Nonce != nonce {
 		t.Errorf("nonce in the ID token is %d bytes, want the %d sent", len(claims.Nonce), len(nonce))
+	}
+}
+
+// TestIntrospectionIsPerClient checks who may learn what from token
+// introspection: a client sees its own tokens only, a public client is
+// refused, a spent refresh token is inactive, and the first-party surfaces
+// (AuthenticateToken, and Introspect behind /api/introspect) refuse every
+// token issued to a client.
+func TestIntrospectionIsPerClient(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tok := e.exchange(e.code(e.browser(), e.conf.ID), e.conf.ID, e.secret).json(t)
+	at, rt := tok["access_token"].(string), tok["refresh_token"].(string)
+	cc := e.post(http.DefaultClient, "/oauth/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"api"}}, basic(e.conf.ID, e.secret)).json(t)
+	self := cc["access_token"].(string)
+	_, own, err := e.svc.Login(ctx, "alice", "correct horse battery", restauth.ClientMeta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	introspect := func(tok, id, secret string) map[string]any {
+		t.Helper()
+		return e.post(http.DefaultClient, "/oauth/introspect", url.Values{"token": {tok}}, basic(id, secret)).json(t)
+	}
+	tests := []struct {
+		name, tok, id, secret string
+		active                bool
+	}{
+		{"own access token", at, e.conf.ID, e.secret, true},
+		{"own refresh token", rt, e.conf.ID, e.secret, true},
+		{"own client_credentials token", self, e.conf.ID, e.secret, true},
+		{"another client's access token", at, e.other.ID, e.oSecret, false},
+		{"another client's refresh token", rt, e.other.ID, e.oSecret, false},
+		{"another client's client_credentials token", self, e.other.ID, e.oSecret, false},
+		{"a first-party access token", own.AccessToken, e.conf.ID, e.secret, false},
+		{"a first-party refresh token", own.RefreshToken, e.conf.ID, e.secret, false},
+	}
+	for _, tc := range tests {
+		if got := introspect(tc.tok, tc.id, tc.secret); got["active"] != tc.active {
+			t.Errorf("%s: %v, want active %v", tc.name, got, tc.active)
+		}
+	}
+
+	// A public client cannot authenticate, so it may not introspect.
+	r := e.post(http.DefaultClient, "/oauth/introspect", url.Values{"token": {at}, "client_id": {e.pub.ID}})
+	if r.status != http.StatusUnauthorized || r.json(t)["error"] != "invalid_client" {
+		t.Errorf("public client introspects: %d %s, want 401 invalid_client", r.status, r.body)
+	}
+	for _, m := range e.get(http.DefaultClient, "/.well-known/openid-configuration").json(t)["introspection_endpoint_auth_methods_supported"].([]any) {
+		if m == "none" {
+			t.Errorf("discovery offers introspection without client authentication")
+		}
+	}
+
+	// The first-party surfaces refuse clients' tokens.
+	for name, tok := range map[string]string{"access token": at, "client_credentials token": self} {
+		if p, err := e.svc.AuthenticateToken(ctx, tok); err == nil {
+			t.Errorf("AuthenticateToken(%s) = %+v, want refused", name, p)
+		}
+		if c, active, err := e.svc.Introspect(ctx, tok); err != nil || active {
+			t.Errorf("Introspect(%s) = %+v, %v, %v; want inactive", name, c, active, err)
+		}
+	}
+	if _, active, err := e.svc.Introspect(ctx, own.AccessToken); err != nil || !active {
+		t.Errorf("Introspect(first-party token) = %v, %v; want active", active, err)
+	}
+
+	// A refresh token, once rotated, is spent: inactive; its child is active.
+	r = e.post(http.DefaultClient, "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, basic(e.conf.ID, e.secret))
+	if r.status != http.StatusOK {
+		t.Fatalf("refresh: %d %s", r.status, r.body)
+	}
+	child := r.json(t)["refresh_token"].(string)
+	if got := introspect(rt, e.conf.ID, e.secret); got["active"] != false {
+		t.Errorf("rotated refresh token: %v, want inactive", got)
+	}
+	if got := introspect(child, e.conf.ID, e.secret); got["active"] != true {
+		t.Errorf("its child: %v, want active", got)
 	}
 }

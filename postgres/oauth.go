@@ -321,13 +321,18 @@ func (db *DB) OAuthGrant(ctx context.Context, sessionID string) (*restauth.OAuth
 
 // OAuthGrantByRefresh returns the grant of the refresh token's session.
 func (db *DB) OAuthGrantByRefresh(ctx context.Context, hash []byte) (*restauth.OAuthGrant, error) {
-	var g *restauth.OAuthGrant
-	err := db.runRead(ctx, func(ctx context.Context, c *pgx.Conn) (err error) {
-		g, err = scanGrant(c.QueryRow(ctx, `SELECT g.session_id, g.client_id, g.user_id, g.scopes, g.auth_time
-			FROM refresh_tokens r JOIN oauth_sessions g ON g.session_id = r.session_id WHERE r.hash = $1`, hash))
-		return err
+	var g restauth.OAuthGrant
+	var scopes string
+	err := db.runRead(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		return c.QueryRow(ctx, `SELECT g.session_id, g.client_id, g.user_id, g.scopes, g.auth_time, r.used_at IS NOT NULL
+			FROM refresh_tokens r JOIN oauth_sessions g ON g.session_id = r.session_id WHERE r.hash = $1`, hash).
+			Scan(&g.SessionID, &g.ClientID, &g.UserID, &scopes, &g.AuthTime, &g.RefreshUsed)
 	})
-	return g, lookupErr("get oauth grant", err)
+	if err != nil {
+		return nil, lookupErr("get oauth grant", err)
+	}
+	g.Scopes, g.AuthTime = splitList(scopes), g.AuthTime.UTC()
+	return &g, nil
 }
 
 // OAuthConsent returns the user's consent for the client.

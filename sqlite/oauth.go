@@ -291,10 +291,18 @@ func (db *DB) OAuthGrant(ctx context.Context, sessionID string) (*restauth.OAuth
 
 // OAuthGrantByRefresh returns the grant of the refresh token's session.
 func (db *DB) OAuthGrantByRefresh(ctx context.Context, hash []byte) (*restauth.OAuthGrant, error) {
-	g, err := scanGrant(db.read.QueryRowContext(ctx,
-		`SELECT g.session_id, g.client_id, g.user_id, g.scopes, g.auth_time
-		FROM refresh_tokens r JOIN oauth_sessions g ON g.session_id = r.session_id WHERE r.hash = ?`, hash))
-	return g, lookupErr("get oauth grant", err)
+	var g restauth.OAuthGrant
+	var scopes string
+	var auth int64
+	err := db.read.QueryRowContext(ctx,
+		`SELECT g.session_id, g.client_id, g.user_id, g.scopes, g.auth_time, r.used_at IS NOT NULL
+		FROM refresh_tokens r JOIN oauth_sessions g ON g.session_id = r.session_id WHERE r.hash = ?`, hash).
+		Scan(&g.SessionID, &g.ClientID, &g.UserID, &scopes, &auth, &g.RefreshUsed)
+	if err != nil {
+		return nil, lookupErr("get oauth grant", err)
+	}
+	g.Scopes, g.AuthTime = splitList(scopes), fromMicros(auth)
+	return &g, nil
 }
 
 // OAuthConsent returns the user's consent for the client.

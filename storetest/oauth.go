@@ -184,6 +184,20 @@ func testOAuthCodes(t *testing.T, s Store) {
 			t.Errorf("%s = %+v, %v; want %+v", name, gg, err, g2)
 		}
 	}
+	if gg, err := s.OAuthGrantByRefresh(ctx, hash("r2")); err != nil || gg.RefreshUsed {
+		t.Errorf("OAuthGrantByRefresh of an unused token: RefreshUsed = %v, %v; want false, nil", gg != nil && gg.RefreshUsed, err)
+	}
+	// A rotated refresh token still finds its grant (so that a replay is
+	// recognised), marked used: introspection reports it inactive.
+	if _, err := s.RotateRefresh(ctx, restauth.Rotation{OldHash: hash("r2"), NewHash: hash("r3"), NewSealed: []byte("sealed"), Now: at(2 * time.Second)}); err != nil {
+		t.Fatalf("RotateRefresh: %v", err)
+	}
+	for tok, want := range map[string]bool{"r2": true, "r3": false} {
+		gg, err := s.OAuthGrantByRefresh(ctx, hash(tok))
+		if err != nil || gg.RefreshUsed != want || gg.SessionID != "s2" {
+			t.Errorf("OAuthGrantByRefresh(%s) after rotation = %+v, %v; want session s2, RefreshUsed %v", tok, gg, err, want)
+		}
+	}
 	// A first-party session has no grant.
 	mustCreateSession(t, s, newSession("own", alice.ID, at(0)))
 	_, err = s.OAuthGrantByRefresh(ctx, hash("own"))

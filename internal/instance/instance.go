@@ -110,6 +110,10 @@ func New(ctx context.Context, st Store, opts Options) (*Instance, error) {
 	cfg := opts.Config
 	verifier := token.NewVerifier(ring, token.VerifierOptions{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.Leeway, CacheSize: opts.VerifierCacheSize,
+		// The Service sorts clients' tokens from first-party ones itself:
+		// the userinfo, revocation and introspection endpoints take them,
+		// AuthenticateToken and Introspect refuse them.
+		AcceptClientTokens: true,
 	})
 	revs := opts.Revocations
 	if revs == nil {
