@@ -292,6 +292,12 @@ type OIDC struct {
 	Issuer   string
 	Store    OAuthStore
 	IDTokens IDTokenSigner
+	// DeviceSecret keys the device page's confirmation tokens (an HMAC
+	// over the browser session and the user code), so that a person cannot
+	// compute one for a code they never looked up. It must be the same on
+	// every instance (cmd/restauth keeps it in the database); when empty,
+	// NewService draws one for this process alone.
+	DeviceSecret []byte
 }
 
 // OAuthError is a refusal in OAuth's terms: an error code of RFC 6749 and a

@@ -2,7 +2,11 @@ package restauth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"slices"
 	"strings"
@@ -28,7 +32,12 @@ const (
 	DeviceSlowDown = 5 * time.Second
 	// DeviceUserCodeAttempts bounds the user codes one person may try per
 	// DeviceCodeTTL, so that the 34 bits of a user code cannot be guessed.
+	// Looking a code up and deciding on it count alike.
 	DeviceUserCodeAttempts = 20
+	// DeviceUserCodeIPMisses bounds the unknown user codes tried from one
+	// client address per DeviceCodeTTL, whichever accounts try them, so
+	// that many accounts do not multiply the budget.
+	DeviceUserCodeIPMisses = 60
 	// userCodeAlphabet has no vowels (no words) and no look-alike
 	// characters (RFC 8628 6.1); eight of them are about 34.6 bits.
 	userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
@@ -163,29 +172,18 @@ func NormalizeUserCode(in string) string {
 
 // DeviceRequest finds the pending device authorization a signed-in person
 // entered the user code of, with its client, for the confirmation page.
-// Attempts are limited per person, so that user codes cannot be guessed.
-func (s *Service) DeviceRequest(ctx context.Context, p *Principal, userCode string) (*DeviceCode, *OAuthClient, error) {
+// Attempts are limited per person and unknown codes per client address, so
+// that user codes cannot be guessed.
+func (s *Service) DeviceRequest(ctx context.Context, p *Principal, userCode string, meta ClientMeta) (*DeviceCode, *OAuthClient, error) {
 	st, err := s.oauth()
 	if err != nil {
 		return nil, nil, err
 	}
 	now := s.deps.Now()
-	key := "device:" + FormatUserID(p.UserID)
-	c, err := s.deps.Counters.Incr(ctx, key, now, DeviceCodeTTL)
-	if err != nil {
+	if err := s.deviceAttempt(ctx, p, meta, now); err != nil {
 		return nil, nil, err
 	}
-	if c.Count > DeviceUserCodeAttempts {
-		return nil, nil, tooMany(c.WindowStart.Add(DeviceCodeTTL).Sub(now))
-	}
-	code := NormalizeUserCode(userCode)
-	if code == "" {
-		return nil, nil, errDeviceCode
-	}
-	d, err := st.DeviceCodeByUserCode(ctx, code, now)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil, errDeviceCode
-	}
+	d, err := s.deviceCode(ctx, st, userCode, meta, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -199,22 +197,44 @@ func (s *Service) DeviceRequest(ctx context.Context, p *Principal, userCode stri
 	return d, client, nil
 }
 
+// DeviceToken is what the confirmation page's form carries for userCode
+// (normalised) in browser session sess: an HMAC under the server's
+// DeviceSecret, so that only a browser session shown the confirmation by
+// DeviceRequest can present it, and a person guessing codes cannot compute
+// one.
+func (s *Service) DeviceToken(sess *Session, userCode string) string {
+	m := hmac.New(sha256.New, s.deps.OIDC.DeviceSecret)
+	m.Write([]byte("device\x00"))
+	m.Write([]byte(sess.ID))
+	m.Write([]byte{0})
+	m.Write([]byte(userCode))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+var errDeviceToken = &Error{Code: EForbidden, Message: "the confirmation was not shown to this browser session"}
+
 // DecideDevice records the signed-in person's answer for a pending device
-// authorization, once. Approving also remembers the consent.
-func (s *Service) DecideDevice(ctx context.Context, p *Principal, sess *Session, userCode string, approve bool) error {
+// authorization, once, when token is the DeviceToken the confirmation page
+// gave this browser session. Each decision counts as an attempt, as a look
+// up does, so that deciding cannot be used to guess codes. Approving also
+// remembers the consent.
+func (s *Service) DecideDevice(ctx context.Context, p *Principal, sess *Session, userCode, token string, approve bool, meta ClientMeta) error {
 	st, err := s.oauth()
 	if err != nil {
 		return err
 	}
-	code := NormalizeUserCode(userCode)
-	if code == "" {
-		return errDeviceCode
-	}
 	now := s.deps.Now()
-	d, err := st.DeviceCodeByUserCode(ctx, code, now)
-	if errors.Is(err, ErrNotFound) {
-		return errDeviceCode
+	if err := s.deviceAttempt(ctx, p, meta, now); err != nil {
+		return err
 	}
+	code := NormalizeUserCode(userCode)
+	if code == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.DeviceToken(sess, code))) != 1 {
+		if err := s.deviceMiss(ctx, meta, now); err != nil {
+			return err
+		}
+		return errDeviceToken
+	}
+	d, err := s.deviceCode(ctx, st, code, meta, now)
 	if err != nil {
 		return err
 	}
@@ -228,6 +248,61 @@ func (s *Service) DecideDevice(ctx context.Context, p *Principal, sess *Session,
 		return s.Consent(ctx, p, &AuthorizationRequest{ClientID: d.ClientID, Scopes: d.Scopes})
 	}
 	return nil
+}
+
+// deviceAttempt counts one user-code attempt of the person, and refuses it
+// when the person, or the client address through misses, is over budget.
+func (s *Service) deviceAttempt(ctx context.Context, p *Principal, meta ClientMeta, now time.Time) error {
+	if meta.IP != "" {
+		c, err := s.deps.Counters.Get(ctx, deviceMissKey(meta), now, DeviceCodeTTL)
+		if err != nil {
+			return err
+		}
+		if c.Count >= DeviceUserCodeIPMisses {
+			return tooMany(c.WindowStart.Add(DeviceCodeTTL).Sub(now))
+		}
+	}
+	c, err := s.deps.Counters.Incr(ctx, "device:"+FormatUserID(p.UserID), now, DeviceCodeTTL)
+	if err != nil {
+		return err
+	}
+	if c.Count > DeviceUserCodeAttempts {
+		return tooMany(c.WindowStart.Add(DeviceCodeTTL).Sub(now))
+	}
+	return nil
+}
+
+// deviceMiss counts a user code that found nothing against the client
+// address.
+func (s *Service) deviceMiss(ctx context.Context, meta ClientMeta, now time.Time) error {
+	if meta.IP == "" {
+		return nil
+	}
+	_, err := s.deps.Counters.Incr(ctx, deviceMissKey(meta), now, DeviceCodeTTL)
+	return err
+}
+
+func deviceMissKey(meta ClientMeta) string { return "device-miss-ip:" + meta.IP }
+
+// deviceCode looks up the pending device code a person typed, counting a
+// miss against the client address.
+func (s *Service) deviceCode(ctx context.Context, st OAuthStore, userCode string, meta ClientMeta, now time.Time) (*DeviceCode, error) {
+	code := NormalizeUserCode(userCode)
+	var d *DeviceCode
+	var err error = ErrNotFound
+	if code != "" {
+		d, err = st.DeviceCodeByUserCode(ctx, code, now)
+	}
+	if errors.Is(err, ErrNotFound) {
+		if err := s.deviceMiss(ctx, meta, now); err != nil {
+			return nil, err
+		}
+		return nil, errDeviceCode
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // PollDevice answers a device's poll at the token endpoint (RFC 8628 3.4,

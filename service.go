@@ -2,6 +2,7 @@ package restauth
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"net/netip"
@@ -80,6 +81,11 @@ func NewService(cfg Config, deps Deps) *Service {
 	}
 	if deps.Revocations == nil {
 		deps.Revocations = NewRevocationSet(cfg.RevocationKeep())
+	}
+	if len(deps.OIDC.DeviceSecret) == 0 {
+		// crypto/rand.Read never fails: it crashes the program instead.
+		deps.OIDC.DeviceSecret = make([]byte, 32)
+		rand.Read(deps.OIDC.DeviceSecret)
 	}
 	s := &Service{cfg: cfg, deps: deps, inflight: newInflight(), renewals: newKeyedMutex(),
 		creds: newCredentialCache(cfg.CredentialCacheTTL, cfg.CredentialCacheSize)}

@@ -2,6 +2,7 @@ package oidc_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -841,4 +843,104 @@ func TestIntrospectionIsPerClient(t *testing.T) {
 	if got := introspect(child, e.conf.ID, e.secret); got["active"] != true {
 		t.Errorf("its child: %v, want active", got)
 	}
+}
+
+// startDevice registers a device client and starts a device authorization,
+// returning its device code and user code.
+func (e *env) startDevice() (client *restauth.OAuthClient, deviceCode, userCode string) {
+	e.t.Helper()
+	tv, _, err := e.svc.RegisterOAuthClient(context.Background(), restauth.OAuthClientSpec{Name: "TV", Public: true,
+		Grants: []string{restauth.GrantDeviceCode}, Scopes: []string{"openid"}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	da := e.post(http.DefaultClient, "/oauth/device_authorization", url.Values{"client_id": {tv.ID}, "scope": {"openid"}}).json(e.t)
+	if da["device_code"] == nil {
+		e.t.Fatalf("device authorization: %v", da)
+	}
+	return tv, da["device_code"].(string), da["user_code"].(string)
+}
+
+// TestDeviceDecideGuessing checks that /device/decide cannot be used to
+// guess user codes: a token the person computes from their own cookie is
+// refused, every decision counts against the person's budget as a look-up
+// does, and the device stays pending.
+func TestDeviceDecideGuessing(t *testing.T) {
+	e := newEnv(t)
+	tv, device, userCode := e.startDevice()
+	c := e.browser()
+	e.signIn(c)
+	var cookie string
+	for _, k := range c.Jar.Cookies(mustURL(t, e.srv.URL)) {
+		cookie = k.Value
+	}
+	code := restauth.NormalizeUserCode(userCode)
+	// Every token a person could compute without the server's secret: the
+	// digest of their cookie and the code (the old scheme), an empty one.
+	h := sha256.Sum256([]byte("restauth consent\x00" + cookie + "\x00device\x00" + code))
+	for _, tok := range []string{base64.RawURLEncoding.EncodeToString(h[:]), ""} {
+		r := e.post(c, "/device/decide", url.Values{"user_code": {userCode}, "device_token": {tok}, "decision": {"allow"}})
+		if r.status != http.StatusForbidden {
+			t.Errorf("decide with a self-computed token %q: %d, want 403", tok, r.status)
+		}
+	}
+	poll := e.post(http.DefaultClient, "/oauth/token", url.Values{"grant_type": {restauth.GrantDeviceCode},
+		"device_code": {device}, "client_id": {tv.ID}}).json(t)
+	if poll["error"] != "authorization_pending" {
+		t.Errorf("poll after forged decisions: %v, want authorization_pending", poll)
+	}
+	// The two refusals were counted: the rest of the budget, then 429, even
+	// for the right code with its right token.
+	for i := 2; i < restauth.DeviceUserCodeAttempts; i++ {
+		r := e.post(c, "/device/decide", url.Values{"user_code": {"BCDF-GHJK"}, "device_token": {"x"}, "decision": {"allow"}})
+		if r.status != http.StatusForbidden {
+			t.Fatalf("decision %d: %d, want 403", i, r.status)
+		}
+	}
+	if r := e.post(c, "/device", url.Values{"user_code": {userCode}}); r.status != http.StatusTooManyRequests {
+		t.Errorf("look-up after %d decisions: %d, want 429", restauth.DeviceUserCodeAttempts, r.status)
+	}
+}
+
+// TestDeviceMissesPerAddress checks that unknown user codes are counted
+// per client address too, so that many accounts do not multiply the
+// guessing budget.
+func TestDeviceMissesPerAddress(t *testing.T) {
+	e := newEnv(t)
+	_, _, userCode := e.startDevice()
+	ctx := context.Background()
+	perUser := restauth.DeviceUserCodeAttempts - 1
+	misses := 0
+	for i := 0; misses < restauth.DeviceUserCodeIPMisses; i++ {
+		name := "guesser" + strconv.Itoa(i)
+		if _, err := e.svc.AddUser(ctx, name, "correct horse battery"); err != nil {
+			t.Fatal(err)
+		}
+		c := e.browser()
+		if r := e.post(c, "/signin", url.Values{"username": {name}, "password": {"correct horse battery"}}); r.status != http.StatusSeeOther {
+			t.Fatalf("sign in %s: %d", name, r.status)
+		}
+		for j := 0; j < perUser && misses < restauth.DeviceUserCodeIPMisses; j++ {
+			if r := e.post(c, "/device", url.Values{"user_code": {"BCDF-GHJK"}}); r.status != http.StatusBadRequest {
+				t.Fatalf("miss %d: %d, want 400", misses, r.status)
+			}
+			misses++
+		}
+	}
+	// A fresh account from the same address is refused too, with the right
+	// code.
+	c := e.browser()
+	e.signIn(c)
+	if r := e.post(c, "/device", url.Values{"user_code": {userCode}}); r.status != http.StatusTooManyRequests {
+		t.Errorf("look-up after %d misses from this address: %d, want 429", misses, r.status)
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -1,7 +1,6 @@
 package pages
 
 import (
-	"crypto/subtle"
 	"net/http"
 	"net/url"
 
@@ -62,21 +61,17 @@ func (s *server) getDevice(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "device", v)
 }
 
-func deviceToken(cookie, code string) string {
-	return consentToken(cookie, "device\x00"+code)
-}
-
 func (s *server) postDevice(w http.ResponseWriter, r *http.Request) {
 	if !parseForm(w, r) {
 		return
 	}
-	p, _, cookie := s.requireUserReturning(w, r, pathDevice)
+	p, sess, _ := s.requireUserReturning(w, r, pathDevice)
 	if p == nil {
 		return
 	}
 	v := s.newView(r, "title_device")
 	v.User = p.Username
-	d, client, err := s.svc.DeviceRequest(r.Context(), p, r.PostForm.Get("user_code"))
+	d, client, err := s.svc.DeviceRequest(r.Context(), p, r.PostForm.Get("user_code"), s.meta(r))
 	if err != nil {
 		status := http.StatusBadRequest
 		switch restauth.ErrorCode(err) {
@@ -94,7 +89,7 @@ func (s *server) postDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Device = deviceView{Step: "confirm", UserCode: restauth.FormatUserCode(d.UserCode), Client: client.Name,
-		Scopes: scopeViews(d.Scopes), Token: deviceToken(cookie, d.UserCode)}
+		Scopes: scopeViews(d.Scopes), Token: s.svc.DeviceToken(sess, d.UserCode)}
 	s.render(w, r, http.StatusOK, "device", v)
 }
 
@@ -104,28 +99,34 @@ func (s *server) postDeviceDecide(w http.ResponseWriter, r *http.Request) {
 	if !parseForm(w, r) {
 		return
 	}
-	p, sess, cookie := s.requireUserReturning(w, r, pathDevice)
+	p, sess, _ := s.requireUserReturning(w, r, pathDevice)
 	if p == nil {
-		return
-	}
-	code := restauth.NormalizeUserCode(r.PostForm.Get("user_code"))
-	if code == "" || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("device_token")), []byte(deviceToken(cookie, code))) != 1 {
-		v := s.newView(r, "title_error")
-		v.Text = msg("err_consent_session")
-		s.render(w, r, http.StatusForbidden, "error", v)
 		return
 	}
 	approve := r.PostForm.Get("decision") == "allow"
 	v := s.newView(r, "title_device")
 	v.User = p.Username
-	if err := s.svc.DecideDevice(r.Context(), p, sess, code, approve); err != nil {
-		if restauth.ErrorCode(err) != restauth.ENotFound {
+	err := s.svc.DecideDevice(r.Context(), p, sess, r.PostForm.Get("user_code"), r.PostForm.Get("device_token"), approve, s.meta(r))
+	if err != nil {
+		status := http.StatusBadRequest
+		switch restauth.ErrorCode(err) {
+		case restauth.EForbidden:
+			// The confirmation was not shown to this browser session.
+			v := s.newView(r, "title_error")
+			v.Text = msg("err_consent_session")
+			s.render(w, r, http.StatusForbidden, "error", v)
+			return
+		case restauth.ENotFound:
+			v.Alert = msg("err_device_code")
+		case restauth.ETooManyRequests:
+			status = http.StatusTooManyRequests
+			v.Alert = msg("err_device_too_many")
+		default:
 			s.fail(w, r, err)
 			return
 		}
-		v.Alert = msg("err_device_code")
 		v.Device = deviceView{Step: "enter"}
-		s.render(w, r, http.StatusBadRequest, "device", v)
+		s.render(w, r, status, "device", v)
 		return
 	}
 	v.Device = deviceView{Step: "done", Approved: approve}

@@ -72,6 +72,10 @@ type Instance struct {
 	IDTokens *token.IDTokens
 }
 
+// DeviceSecretName names the stored secret that keys the device page's
+// confirmation tokens (restauth.OIDC.DeviceSecret).
+const DeviceSecretName = "oauth-device-token"
+
 // RefreshSecretName names the stored secret that seals refresh-token
 // children during the rotation grace window. Every instance on a database
 // shares it, so a child sealed by one is opened by another.
@@ -145,6 +149,17 @@ func New(ctx context.Context, st Store, opts Options) (*Instance, error) {
 			return nil, &StageError{"load the ID-token signing keys", err}
 		}
 		deps.OIDC.Issuer, deps.OIDC.IDTokens = opts.OIDCIssuer, idt
+		// The device page's confirmation tokens must verify on every
+		// instance, so their key is one stored secret per database.
+		deviceSecret, err := st.Secret(ctx, DeviceSecretName, func() ([]byte, error) {
+			b := make([]byte, 32)
+			_, err := rand.Read(b)
+			return b, err
+		})
+		if err != nil {
+			return nil, &StageError{"load the device-token secret", err}
+		}
+		deps.OIDC.DeviceSecret = deviceSecret
 	}
 	svc := restauth.NewService(cfg, deps)
 	return &Instance{Service: svc, Ring: ring, Verifier: verifier, Revocations: revs, IDTokens: idt}, nil
