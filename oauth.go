@@ -556,14 +556,18 @@ func loopbackKey(u string) (string, bool) {
 }
 
 // MatchRedirectURI reports whether the redirect URI a request names is one
-// the client registered: byte for byte, except that the port of a
-// registered loopback http URI may differ (RFC 8252 7.3).
-func MatchRedirectURI(registered []string, requested string) bool {
+// the client registered: byte for byte, except that for a public (native)
+// client the port of a registered loopback http URI may differ (RFC 8252
+// 7.3). A confidential client runs on a server whose port is known, so its
+// loopback URIs match exactly too: any local process listening on another
+// port must not receive its codes.
+func MatchRedirectURI(client *OAuthClient, requested string) bool {
 	if requested == "" || len(requested) > MaxRedirectURILen || strings.Contains(requested, "#") {
 		return false
 	}
 	rk, rloop := loopbackKey(requested)
-	for _, r := range registered {
+	rloop = rloop && client.Public()
+	for _, r := range client.RedirectURIs {
 		if r == requested {
 			return true
 		}
@@ -675,7 +679,7 @@ func (s *Service) ParseAuthorization(ctx context.Context, q url.Values) (*Author
 	}
 	// OpenID Connect requires redirect_uri in every request, and the token
 	// request repeats it, so it is never left to a default.
-	if !MatchRedirectURI(client.RedirectURIs, redirect) {
+	if !MatchRedirectURI(client, redirect) {
 		return nil, oauthErr(EOAuthInvalidRequest, "redirect_uri is not registered for this client")
 	}
 	now := s.deps.Now()

@@ -28,6 +28,25 @@ func newOIDCService(t *testing.T) *restauth.Service {
 
 func TestMatchRedirectURI(t *testing.T) {
 	registered := []string{"https://app.example/cb", "http://127.0.0.1/native", "http://[::1]:8080/v6?x=1", "com.example.app:/cb"}
+	public := &restauth.OAuthClient{RedirectURIs: registered}
+	confidential := &restauth.OAuthClient{RedirectURIs: registered, SecretHash: []byte("hash")}
+	// A confidential client's loopback URIs match byte for byte only: the
+	// any-port exception of RFC 8252 is for native apps.
+	for _, tt := range []struct {
+		uri  string
+		want bool
+	}{
+		{"http://127.0.0.1/native", true},
+		{"http://127.0.0.1:51234/native", false},
+		{"http://[::1]:8080/v6?x=1", true},
+		{"http://[::1]:9/v6?x=1", false},
+		{"http://[::1]/v6?x=1", false},
+		{"https://app.example/cb", true},
+	} {
+		if got := restauth.MatchRedirectURI(confidential, tt.uri); got != tt.want {
+			t.Errorf("MatchRedirectURI(confidential, %q) = %v, want %v", tt.uri, got, tt.want)
+		}
+	}
 	for _, tt := range []struct {
 		uri  string
 		want bool
@@ -62,8 +81,8 @@ func TestMatchRedirectURI(t *testing.T) {
 		{"com.example.app:/cb2", false},
 		{"", false},
 	} {
-		if got := restauth.MatchRedirectURI(registered, tt.uri); got != tt.want {
-			t.Errorf("MatchRedirectURI(%q) = %v, want %v", tt.uri, got, tt.want)
+		if got := restauth.MatchRedirectURI(public, tt.uri); got != tt.want {
+			t.Errorf("MatchRedirectURI(public, %q) = %v, want %v", tt.uri, got, tt.want)
 		}
 	}
 }
@@ -483,7 +502,7 @@ func FuzzAuthorization(f *testing.F) {
 		q := url.Values{"client_id": {c.ID}, "redirect_uri": {redirect}, "response_type": {rtype}, "scope": {scope},
 			"code_challenge_method": {method}, "code_challenge": {challenge}, "prompt": {prompt}, "max_age": {maxAge}}
 		ar, err := svc.ParseAuthorization(ctx, q)
-		registered := restauth.MatchRedirectURI(c.RedirectURIs, redirect)
+		registered := restauth.MatchRedirectURI(c, redirect)
 		var oe *restauth.OAuthError
 		if errors.As(err, &oe) && oe.Redirect || err == nil {
 			if !registered || ar == nil || ar.RedirectURI != redirect {
