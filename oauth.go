@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -706,7 +707,13 @@ func (s *Service) ParseAuthorization(ctx context.Context, q url.Values) (*Author
 		}
 		vals[name] = v
 	}
-	if vals["response_type"] != "code" {
+	switch vals["response_type"] {
+	case "code":
+	case "":
+		// A missing parameter is a malformed request (RFC 6749 4.1.2.1),
+		// not an unsupported response type.
+		return fail(EOAuthInvalidRequest, "response_type is required")
+	default:
 		return fail(EOAuthUnsupportedType, "only response_type=code is supported")
 	}
 	if m := vals["response_mode"]; m != "" && m != "query" {
@@ -748,8 +755,10 @@ func (s *Service) ParseAuthorization(ctx context.Context, q url.Values) (*Author
 		return fail(EOAuthInvalidRequest, "prompt must be one of none, login, consent")
 	}
 	if ma := vals["max_age"]; ma != "" {
+		// The bound keeps max_age within PostgreSQL's integer column and
+		// its conversion to a time.Duration from overflowing.
 		n, err := strconv.Atoi(ma)
-		if err != nil || n < 0 || len(ma) > 10 {
+		if err != nil || n < 0 || n > math.MaxInt32 || len(ma) > 10 {
 			return fail(EOAuthInvalidRequest, "max_age must be a number of seconds")
 		}
 		ar.MaxAge = n

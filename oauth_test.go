@@ -233,6 +233,10 @@ func TestParseAuthorization(t *testing.T) {
 		{"no scope", f.query("scope", ""), "invalid_scope", true},
 		{"bad prompt", f.query("prompt", "always"), "invalid_request", true},
 		{"bad max_age", f.query("max_age", "-1"), "invalid_request", true},
+		{"max_age over the int32 range", f.query("max_age", "2147483648"), "invalid_request", true},
+		{"max_age of ten nines", f.query("max_age", "9999999999"), "invalid_request", true},
+		{"max_age at the int32 bound", f.query("max_age", "2147483647"), "", false},
+		{"missing response type", f.query("response_type", ""), "invalid_request", true},
 		{"request object", f.query("request", "x"), "request_not_supported", true},
 	} {
 		ar, err := svc.ParseAuthorization(context.Background(), tt.q)

@@ -15,7 +15,9 @@ import (
 // SQLite stores (invalid UTF-8, NUL), and values far over any limit. The
 // answer is always the 4xx (or the redirect) a plain wrong value gets,
 // never a 5xx.
-var hostileValues = []string{"\xff", "\x00", "a\x00b", "\xc3\x28", strings.Repeat("a", 10<<10)}
+// Numbers at and over PostgreSQL's integer range probe max_age.
+var hostileValues = []string{"\xff", "\x00", "a\x00b", "\xc3\x28", strings.Repeat("a", 10<<10),
+	"2147483647", "2147483648", "9999999999", "-1"}
 
 func hostileName(v string) string {
 	if len(v) > 16 {

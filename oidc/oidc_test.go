@@ -221,6 +221,28 @@ func TestDiscovery(t *testing.T) {
 	if got := m["code_challenge_methods_supported"]; len(got.([]any)) != 1 || got.([]any)[0] != "S256" {
 		t.Errorf("code_challenge_methods_supported = %v, want [S256]", got)
 	}
+	has := func(member, value string) bool {
+		l, _ := m[member].([]any)
+		for _, v := range l {
+			if v == value {
+				return true
+			}
+		}
+		return false
+	}
+	for _, want := range [][2]string{
+		{"id_token_signing_alg_values_supported", "RS256"},
+		{"id_token_signing_alg_values_supported", "EdDSA"},
+		{"grant_types_supported", restauth.GrantDeviceCode},
+		{"grant_types_supported", restauth.GrantClientCredentials},
+	} {
+		if !has(want[0], want[1]) {
+			t.Errorf("%s = %v, want it to include %s", want[0], m[want[0]], want[1])
+		}
+	}
+	if m["device_authorization_endpoint"] != e.srv.URL+"/oauth/device_authorization" {
+		t.Errorf("device_authorization_endpoint = %v, want %s/oauth/device_authorization", m["device_authorization_endpoint"], e.srv.URL)
+	}
 	var set struct {
 		Keys []struct{ Kty, Alg, Kid string }
 	}
