@@ -272,7 +272,9 @@ func (t *IDTokens) SignIDToken(ctx context.Context, c *restauth.IDTokenClaims) (
 
 // ParseIDTokenHint checks an ID token restauth signed, given back as an
 // id_token_hint: RS256 with the RSA key, or EdDSA with a key of the ring
-// (alg none and every other algorithm are refused), expiry not checked.
+// (alg none and every other algorithm are refused), typ JWT (an access
+// token, typ at+jwt and signed by the same Ed25519 keys, is not an ID
+// token), expiry not checked.
 func (t *IDTokens) ParseIDTokenHint(ctx context.Context, s string) (*restauth.IDTokenClaims, error) {
 	if len(s) > MaxTokenLen {
 		return nil, refuse("id_token_hint is too long")
@@ -280,6 +282,9 @@ func (t *IDTokens) ParseIDTokenHint(ctx context.Context, s string) (*restauth.ID
 	var w idClaims
 	p := jwt.NewParser(jwt.WithValidMethods([]string{IDTokenAlgorithm, Algorithm}), jwt.WithoutClaimsValidation())
 	_, err := p.ParseWithClaims(s, &w, func(tok *jwt.Token) (any, error) {
+		if typ, _ := tok.Header["typ"].(string); !strings.EqualFold(typ, "JWT") {
+			return nil, refuse("id_token_hint is not an ID token")
+		}
 		kid, _ := tok.Header["kid"].(string)
 		if tok.Method.Alg() == Algorithm {
 			// An EdDSA ID token is signed by one of the ring's keys.

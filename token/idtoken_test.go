@@ -128,3 +128,32 @@ func TestIDTokenKeyRotation(t *testing.T) {
 		t.Errorf("JWKS kids %v still hold %s after its ID tokens expired", kids, old)
 	}
 }
+
+// TestIDTokenHintRefusesAccessTokens checks that an access token (typ
+// at+jwt, signed by the ring's Ed25519 keys, which also sign EdDSA ID
+// tokens) is not taken as an id_token_hint, while an EdDSA ID token is.
+func TestIDTokenHintRefusesAccessTokens(t *testing.T) {
+	ctx := context.Background()
+	r, _ := newTestRing(t)
+	idt, err := LoadIDTokens(ctx, &memIDKeyStore{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	at, err := NewSigner(r).Issue(ctx, &restauth.Claims{Issuer: "https://a.example", Audience: []string{"c"}, UserID: 1,
+		SessionID: "s1", IssuedAt: now, ExpiresAt: now.Add(time.Hour), ClientID: "c", Scope: "openid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := idt.ParseIDTokenHint(ctx, at); err == nil {
+		t.Errorf("ParseIDTokenHint(access token) = %+v, want refused", c)
+	}
+	id, err := idt.SignIDToken(ctx, &restauth.IDTokenClaims{Issuer: "https://a.example", Subject: "1", Audience: "c",
+		IssuedAt: now, ExpiresAt: now.Add(time.Hour), Algorithm: restauth.IDTokenEdDSA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := idt.ParseIDTokenHint(ctx, id); err != nil {
+		t.Errorf("ParseIDTokenHint(EdDSA ID token): %v, want accepted", err)
+	}
+}
