@@ -1467,12 +1467,19 @@ func MatchLogoutURI(c *OAuthClient, uri string) bool {
 	return c != nil && uri != "" && slices.Contains(c.LogoutURIs, uri)
 }
 
+// ErrLogoutURI is EndSession's refusal of a post_logout_redirect_uri the
+// client did not register.
+var ErrLogoutURI = &Error{Code: EInvalid, Message: "post_logout_redirect_uri is not registered for the client"}
+
 // EndSession serves RP-initiated logout: the id_token_hint must be an ID
 // token restauth signed (RS256; alg none and every other algorithm are
 // refused) for this issuer, and, when clientID is given, for that client.
-// The session the ID token names ends, on every instance; the caller ends
-// the browser session when it is the same person's.
-func (s *Service) EndSession(ctx context.Context, hint, clientID string) (*IDTokenClaims, *OAuthClient, error) {
+// postLogoutURI, when given, must be one of the client's logout URIs
+// (ErrLogoutURI otherwise), and is checked before anything ends, so that a
+// forged logout link with a bad target ends nothing. The session the ID
+// token names ends, on every instance; the caller ends the browser session
+// when it is the same person's.
+func (s *Service) EndSession(ctx context.Context, hint, clientID, postLogoutURI string) (*IDTokenClaims, *OAuthClient, error) {
 	st, err := s.oauth()
 	if err != nil {
 		return nil, nil, err
@@ -1494,6 +1501,9 @@ func (s *Service) EndSession(ctx context.Context, hint, clientID string) (*IDTok
 	uid, err := strconv.ParseInt(c.Subject, 10, 64)
 	if err != nil {
 		return nil, nil, errBadToken
+	}
+	if postLogoutURI != "" && !MatchLogoutURI(client, postLogoutURI) {
+		return nil, nil, ErrLogoutURI
 	}
 	if g, err := st.OAuthGrant(ctx, c.SessionID); err == nil && g.ClientID == client.ID && g.UserID == uid {
 		if err := s.revokeOne(ctx, uid, c.SessionID); err != nil && !errors.Is(err, ErrNotFound) {

@@ -534,6 +534,14 @@ func TestIDTokenHintAlgNone(t *testing.T) {
 			t.Errorf("logout with hint %.30q…: %d, want 400", hint, r.status)
 		}
 	}
+	// A real hint with an unregistered post_logout_redirect_uri is refused
+	// before anything ends.
+	if r := e.get(c, "/oauth/logout?"+url.Values{"id_token_hint": {idt}, "post_logout_redirect_uri": {"https://evil.example/"}}.Encode()); r.status != 400 {
+		t.Errorf("logout to an unregistered URI: %d, want 400", r.status)
+	}
+	if in := e.post(http.DefaultClient, "/oauth/introspect", url.Values{"token": {tok["access_token"].(string)}}, basic(e.conf.ID, e.secret)).json(t); in["active"] != true {
+		t.Error("the app's session ended although the logout was refused for its post_logout_redirect_uri")
+	}
 	// The browser session survived the refused attempts.
 	if r := e.get(c, "/account"); r.status != 200 {
 		t.Fatalf("account after refused logouts: %d, want 200", r.status)

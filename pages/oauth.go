@@ -309,10 +309,14 @@ func (s *server) endSession(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "error", v)
 		return
 	}
-	claims, client, err := s.svc.EndSession(r.Context(), hint, q.Get("client_id"))
+	to := q.Get("post_logout_redirect_uri")
+	claims, _, err := s.svc.EndSession(r.Context(), hint, q.Get("client_id"), to)
 	if err != nil {
 		v := s.newView(r, "title_error")
 		v.Text = msg("err_logout_hint")
+		if errors.Is(err, restauth.ErrLogoutURI) {
+			v.Text = msg("err_logout_uri")
+		}
 		s.render(w, r, http.StatusBadRequest, "error", v)
 		return
 	}
@@ -323,13 +327,8 @@ func (s *server) endSession(w http.ResponseWriter, r *http.Request) {
 		}
 		s.clearCookie(w, r)
 	}
-	if to := q.Get("post_logout_redirect_uri"); to != "" {
-		if !restauth.MatchLogoutURI(client, to) {
-			v := s.newView(r, "title_error")
-			v.Text = msg("err_logout_uri")
-			s.render(w, r, http.StatusBadRequest, "error", v)
-			return
-		}
+	if to != "" {
+		// EndSession checked it is one of the client's logout URIs.
 		u, _ := url.Parse(to)
 		if st := q.Get("state"); st != "" {
 			uq := u.Query()
