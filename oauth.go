@@ -831,7 +831,11 @@ func (s *Service) NextStep(ctx context.Context, ar *AuthorizationRequest, sess *
 		return 0, err
 	}
 	now := s.deps.Now()
-	fresh := sess != nil && !sess.CreatedAt.Before(ar.CreatedAt.Truncate(time.Microsecond))
+	// A sign-in is fresh when it happened after the request was made. The
+	// two times may come from instances whose clocks differ, so they are
+	// compared with the configured leeway: otherwise a sign-in on a lagging
+	// instance would never count and the browser would loop.
+	fresh := sess != nil && !sess.CreatedAt.Before(ar.CreatedAt.Truncate(time.Microsecond).Add(-s.cfg.Leeway))
 	switch {
 	case sess == nil,
 		ar.Prompt == "login" && !fresh,

@@ -435,8 +435,17 @@ func TestNextStep(t *testing.T) {
 	if st, _ := svc.NextStep(ctx, parse("scope", "openid", "prompt", "consent"), f.sess); st != restauth.StepConsent {
 		t.Errorf("prompt=consent: %v, want consent", st)
 	}
-	if st, _ := svc.NextStep(ctx, parse("scope", "openid", "prompt", "login"), f.sess); st != restauth.StepSignIn {
+	older := *f.sess
+	older.CreatedAt = older.CreatedAt.Add(-restauth.DefaultConfig().Leeway - time.Second)
+	if st, _ := svc.NextStep(ctx, parse("scope", "openid", "prompt", "login"), &older); st != restauth.StepSignIn {
 		t.Errorf("prompt=login with an older session: %v, want sign-in", st)
+	}
+	// A sign-in on an instance whose clock lags, within the leeway, is
+	// still after the request.
+	lagging := *f.sess
+	lagging.CreatedAt = time.Now().Add(-restauth.DefaultConfig().Leeway / 2)
+	if st, _ := svc.NextStep(ctx, parse("scope", "openid", "prompt", "login"), &lagging); st != restauth.StepRespond {
+		t.Errorf("prompt=login, signed in within the leeway: %v, want respond", st)
 	}
 	// Removing the app forgets the consent.
 	if err := svc.DisconnectApp(ctx, p, f.client.ID); err != nil {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 
@@ -53,12 +54,18 @@ func newEnv(t *testing.T) *env {
 // newEnvOn is newEnv on a fresh store of kind.
 func newEnvOn(t *testing.T, kind teststore.Kind) *env {
 	t.Helper()
+	return newEnvConfig(t, kind, restauth.DefaultConfig())
+}
+
+// newEnvConfig is newEnvOn with the Service's configuration cfg.
+func newEnvConfig(t *testing.T, kind teststore.Kind, cfg restauth.Config) *env {
+	t.Helper()
 	st, _ := kind.Open(t)
 	// The issuer is the test server's URL, known only once it listens.
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
 	t.Cleanup(srv.Close)
-	inst, err := instance.New(context.Background(), st, instance.Options{Config: restauth.DefaultConfig(),
+	inst, err := instance.New(context.Background(), st, instance.Options{Config: cfg,
 		Hasher: password.New(password.Options{Params: teststore.FastParams}), VerifierCacheSize: -1, OIDCIssuer: srv.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -973,4 +980,41 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestPromptLoginKeepsSession checks that prompt=login, a GET any site can
+// send, asks for a fresh sign-in without ending the browser session, and
+// that the sign-in it leads to completes the authorization.
+func TestPromptLoginKeepsSession(t *testing.T) {
+	cfg := restauth.DefaultConfig()
+	// A leeway of a millisecond makes the sign-in below old enough, after
+	// the sleep, for prompt=login to ask again.
+	cfg.Leeway = time.Millisecond
+	e := newEnvConfig(t, teststore.SQLite, cfg)
+	c := e.browser()
+	e.signIn(c)
+	time.Sleep(10 * time.Millisecond)
+	for _, extra := range [][]string{{"prompt", "login"}, {"max_age", "0"}} {
+		r := e.get(c, "/oauth/authorize?"+authQuery(e.conf.ID, extra...).Encode())
+		loc := r.location()
+		if r.status != http.StatusSeeOther || loc.Path != "/signin" || loc.Query().Get("reauth") != "1" {
+			t.Fatalf("%s=%s: %d %s, want the sign-in page with reauth=1", extra[0], extra[1], r.status, r.header.Get("Location"))
+		}
+		if r := e.get(c, "/account"); r.status != http.StatusOK {
+			t.Fatalf("%s=%s ended the browser session: /account %d, want 200", extra[0], extra[1], r.status)
+		}
+		// The sign-in form is shown although someone is signed in.
+		if r := e.get(c, loc.RequestURI()); r.status != http.StatusOK || !strings.Contains(r.body, `name="password"`) {
+			t.Fatalf("%s=%s: sign-in page %d, want the form", extra[0], extra[1], r.status)
+		}
+		r = e.post(c, "/signin", url.Values{"username": {"alice"}, "password": {"correct horse battery"}, "return_to": {loc.Query().Get("return_to")}})
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("sign in again: %d %s", r.status, r.body)
+		}
+		r = e.get(c, r.header.Get("Location"))
+		if r.status != http.StatusSeeOther || r.location().Query().Get("code") == "" {
+			t.Fatalf("%s=%s after signing in again: %d %s, want a code", extra[0], extra[1], r.status, r.header.Get("Location"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

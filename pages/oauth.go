@@ -165,17 +165,16 @@ func (s *server) continueAuthorization(w http.ResponseWriter, r *http.Request, a
 	}
 	switch step {
 	case restauth.StepSignIn:
-		if p != nil {
-			// prompt=login or max_age asks for a fresh sign-in: this
-			// browser session ends, so that the next one proves it.
-			if err := s.svc.Logout(r.Context(), p); err != nil && !errors.Is(err, restauth.ErrNotFound) {
-				s.fail(w, r, err)
-				return
-			}
-			s.clearCookie(w, r)
-		}
 		back := pathAuthorize + "?" + url.Values{"request_id": {ar.ID}}.Encode()
-		redirect(w, r, pathSignin+"?"+url.Values{"return_to": {back}}.Encode())
+		q := url.Values{"return_to": {back}}
+		if p != nil {
+			// prompt=login or max_age asks for a fresh sign-in. This is a
+			// GET any site can send, so the browser session is not ended
+			// here: the sign-in form is shown although someone is signed
+			// in, and the sign-in it posts replaces the session.
+			q.Set("reauth", "1")
+		}
+		redirect(w, r, pathSignin+"?"+q.Encode())
 	case restauth.StepConsent:
 		s.showConsent(w, r, p, ar, cookie)
 	default:
