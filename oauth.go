@@ -849,7 +849,9 @@ func (s *Service) NextStep(ctx context.Context, ar *AuthorizationRequest, sess *
 	if err != nil {
 		return 0, err
 	}
-	if client.Trusted {
+	// A trusted client's users are not asked, unless the client itself
+	// asks for the consent page with prompt=consent.
+	if client.Trusted && ar.Prompt != "consent" {
 		return StepRespond, nil
 	}
 	if ar.Prompt != "consent" {

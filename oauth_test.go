@@ -447,6 +447,17 @@ func TestNextStep(t *testing.T) {
 	if st, _ := svc.NextStep(ctx, parse("scope", "openid", "prompt", "login"), &lagging); st != restauth.StepRespond {
 		t.Errorf("prompt=login, signed in within the leeway: %v, want respond", st)
 	}
+	// A trusted client skips consent unless it asks with prompt=consent.
+	trusted, _, err := svc.RegisterOAuthClient(ctx, restauth.OAuthClientSpec{Name: "Own", Trusted: true, RedirectURIs: []string{"https://app.example/cb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := svc.NextStep(ctx, parse("client_id", trusted.ID), f.sess); err != nil || st != restauth.StepRespond {
+		t.Errorf("trusted client: %v %v, want respond", st, err)
+	}
+	if st, err := svc.NextStep(ctx, parse("client_id", trusted.ID, "prompt", "consent"), f.sess); err != nil || st != restauth.StepConsent {
+		t.Errorf("trusted client, prompt=consent: %v %v, want consent", st, err)
+	}
 	// Removing the app forgets the consent.
 	if err := svc.DisconnectApp(ctx, p, f.client.ID); err != nil {
 		t.Fatal(err)
