@@ -88,9 +88,14 @@ func (s *Service) StartDeviceAuthorization(ctx context.Context, client *OAuthCli
 	if !client.HasGrant(GrantDeviceCode) {
 		return nil, oauthErr(EOAuthUnauthorized, "the client may not use the device authorization grant")
 	}
-	scopes, ok := parseOAuthScopes(scope)
+	// scope is optional (RFC 8628 3.1): without it the device asks for
+	// every scope the client registered.
+	scopes, ok := slices.Clone(client.Scopes), len(client.Scopes) > 0
+	if scope != "" {
+		scopes, ok = parseOAuthScopes(scope)
+	}
 	if !ok || !subset(scopes, client.Scopes) {
-		return nil, oauthErr(EOAuthInvalidScope, "scope is missing, malformed, or not registered for the client")
+		return nil, oauthErr(EOAuthInvalidScope, "scope is malformed, or not registered for the client")
 	}
 	device, err := randomToken(32)
 	if err != nil {

@@ -1018,3 +1018,29 @@ func TestPromptLoginKeepsSession(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestDeviceScopeDefault checks that scope is optional at the device
+// authorization endpoint and then means the client's registered scopes,
+// while an unregistered scope is still refused.
+func TestDeviceScopeDefault(t *testing.T) {
+	e := newEnv(t)
+	tv, _, err := e.svc.RegisterOAuthClient(context.Background(), restauth.OAuthClientSpec{Name: "TV", Public: true,
+		Grants: []string{restauth.GrantDeviceCode}, Scopes: []string{"openid", "profile"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.post(http.DefaultClient, "/oauth/device_authorization", url.Values{"client_id": {tv.ID}})
+	da := r.json(t)
+	if r.status != http.StatusOK || da["user_code"] == nil {
+		t.Fatalf("device authorization without scope: %d %v, want 200", r.status, da)
+	}
+	c := e.browser()
+	e.signIn(c)
+	r = e.post(c, "/device", url.Values{"user_code": {da["user_code"].(string)}})
+	if r.status != http.StatusOK || !strings.Contains(r.body, "See your username") {
+		t.Errorf("confirmation of a device without scope: %d, want the registered scopes shown", r.status)
+	}
+	if r := e.post(http.DefaultClient, "/oauth/device_authorization", url.Values{"client_id": {tv.ID}, "scope": {"admin"}}); r.status != http.StatusBadRequest || r.json(t)["error"] != "invalid_scope" {
+		t.Errorf("unregistered scope: %d %s, want 400 invalid_scope", r.status, r.body)
+	}
+}
