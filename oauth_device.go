@@ -26,6 +26,10 @@ const GrantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 const (
 	// DeviceCodeTTL is how long a device code and its user code live.
 	DeviceCodeTTL = 10 * time.Minute
+	// DeviceCodeKeep is how long an expired device code is kept, so that
+	// a device polling late is told expired_token rather than
+	// invalid_grant (RFC 8628 3.5).
+	DeviceCodeKeep = 10 * time.Minute
 	// DeviceInterval is the least time between two polls of one device
 	// code; a poll sooner gets slow_down and adds DeviceSlowDown to it.
 	DeviceInterval = 5 * time.Second
@@ -371,8 +375,9 @@ func (s *Service) PollDevice(ctx context.Context, client *OAuthClient, deviceCod
 // DeviceStore persists device authorizations; a store serving OAuth
 // implements it beside OAuthStore.
 type DeviceStore interface {
-	// AddDeviceCode stores d and deletes the expired device codes; it
-	// returns ErrDeviceCodeExists when the user code is taken.
+	// AddDeviceCode stores d and deletes the device codes expired for
+	// longer than DeviceCodeKeep; it returns ErrDeviceCodeExists when the
+	// user code is taken (by any stored code, an expired one too).
 	AddDeviceCode(ctx context.Context, d *DeviceCode, now time.Time) error
 	// DeviceCodeByUserCode returns the pending, unexpired device code with
 	// that user code, or ErrNotFound.

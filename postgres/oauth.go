@@ -458,11 +458,12 @@ func scanDevice(row pgx.Row) (*restauth.DeviceCode, error) {
 	return &d, nil
 }
 
-// AddDeviceCode stores d and deletes the expired device codes.
+// AddDeviceCode stores d and deletes the device codes expired for longer
+// than restauth.DeviceCodeKeep.
 func (db *DB) AddDeviceCode(ctx context.Context, d *restauth.DeviceCode, now time.Time) error {
 	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		return inTx(ctx, c, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `DELETE FROM oauth_device_codes WHERE expires_at <= $1`, now); err != nil {
+			if _, err := tx.Exec(ctx, `DELETE FROM oauth_device_codes WHERE expires_at <= $1`, now.Add(-restauth.DeviceCodeKeep)); err != nil {
 				return err
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO oauth_device_codes (hash, user_code, client_id, scopes, created_at, expires_at, interval_us, status)

@@ -413,10 +413,11 @@ func scanDevice(row interface{ Scan(...any) error }) (*restauth.DeviceCode, erro
 	return &d, nil
 }
 
-// AddDeviceCode stores d and deletes the expired device codes.
+// AddDeviceCode stores d and deletes the device codes expired for longer
+// than restauth.DeviceCodeKeep.
 func (db *DB) AddDeviceCode(ctx context.Context, d *restauth.DeviceCode, now time.Time) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM oauth_device_codes WHERE expires_at <= ?`, micros(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM oauth_device_codes WHERE expires_at <= ?`, micros(now.Add(-restauth.DeviceCodeKeep))); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO oauth_device_codes (hash, user_code, client_id, scopes, created_at, expires_at, interval_us, status)

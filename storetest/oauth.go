@@ -336,6 +336,32 @@ func testDeviceCodes(t *testing.T, s Store) {
 	if got.Status != restauth.DeviceUsed || got.UserID != alice.ID || got.SessionID != "s1" || !got.AuthTime.Equal(at(-time.Hour)) {
 		t.Errorf("redeemed device code = %+v, want used by s1 for user %d", got, alice.ID)
 	}
+
+	// An expired device code is kept for DeviceCodeKeep, so that a late
+	// poll finds it (and is told it expired); storing another deletes it
+	// only after that.
+	late := &restauth.DeviceCode{Hash: hash("dev-late"), UserCode: "LLLLMMMM", ClientID: "c1", Scopes: []string{"openid"},
+		CreatedAt: at(0), ExpiresAt: at(restauth.DeviceCodeTTL), Interval: restauth.DeviceInterval, Status: restauth.DevicePending}
+	if err := s.AddDeviceCode(ctx, late, at(0)); err != nil {
+		t.Fatalf("AddDeviceCode: %v", err)
+	}
+	within := at(restauth.DeviceCodeTTL + restauth.DeviceCodeKeep - time.Second)
+	next := &restauth.DeviceCode{Hash: hash("dev-next"), UserCode: "NNNNPPPP", ClientID: "c1", Scopes: []string{"openid"},
+		CreatedAt: within, ExpiresAt: within.Add(restauth.DeviceCodeTTL), Interval: restauth.DeviceInterval, Status: restauth.DevicePending}
+	if err := s.AddDeviceCode(ctx, next, within); err != nil {
+		t.Fatalf("AddDeviceCode: %v", err)
+	}
+	if got, err := s.PollDeviceCode(ctx, late.Hash, "c1", within); err != nil || !got.ExpiresAt.Equal(late.ExpiresAt) {
+		t.Errorf("PollDeviceCode of a code expired within the keep = %+v, %v; want it found", got, err)
+	}
+	after := at(restauth.DeviceCodeTTL + restauth.DeviceCodeKeep + time.Second)
+	last := &restauth.DeviceCode{Hash: hash("dev-last"), UserCode: "QQQQRRRR", ClientID: "c1", Scopes: []string{"openid"},
+		CreatedAt: after, ExpiresAt: after.Add(restauth.DeviceCodeTTL), Interval: restauth.DeviceInterval, Status: restauth.DevicePending}
+	if err := s.AddDeviceCode(ctx, last, after); err != nil {
+		t.Fatalf("AddDeviceCode: %v", err)
+	}
+	_, err = s.PollDeviceCode(ctx, late.Hash, "c1", after)
+	wantErr(t, "PollDeviceCode of a code expired longer than the keep", err, restauth.ErrNotFound)
 }
 
 // testIDTokenKeys checks that the RSA keys of ID tokens round-trip and
