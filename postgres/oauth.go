@@ -564,6 +564,35 @@ func (db *DB) IDTokenKeys(ctx context.Context, now time.Time) ([]*restauth.Signi
 	return keys, storeErr("list id token keys", err)
 }
 
+// idKeyLockKey is the transaction-level advisory lock key that serialises
+// AddFirstIDTokenKey across instances.
+const idKeyLockKey = 0x72617574_68696b31 // "rauthik1"
+
+// AddFirstIDTokenKey stores k when no key is unexpired at now. Under READ
+// COMMITTED two transactions could both see none and both insert, so they
+// take an advisory lock first: the second waits, then sees the first's key.
+func (db *DB) AddFirstIDTokenKey(ctx context.Context, k *restauth.SigningKey, now time.Time) (bool, error) {
+	var added bool
+	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		return inTx(ctx, c, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(idKeyLockKey)); err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, `INSERT INTO oauth_id_keys (id, private_key, created_at, activates_at, expires_at)
+				SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM oauth_id_keys WHERE expires_at IS NULL OR expires_at > $6)`,
+				k.ID, k.PrivateKey, k.CreatedAt, k.ActivatesAt, nullTime(k.ExpiresAt), now)
+			if err != nil {
+				return err
+			}
+			if added = tag.RowsAffected() == 1; !added {
+				return nil
+			}
+			return db.notify(ctx, tx, kindKeys)
+		})
+	})
+	return added, storeErr("add first id token key", err)
+}
+
 // AddIDTokenKey stores an RSA key of ID tokens and tells the other
 // instances, which reload their keys.
 func (db *DB) AddIDTokenKey(ctx context.Context, k *restauth.SigningKey) error {

@@ -508,6 +508,19 @@ func (db *DB) AddIDTokenKey(ctx context.Context, k *restauth.SigningKey) error {
 	return storeErr("add id token key", err)
 }
 
+// AddFirstIDTokenKey stores k when no key is unexpired at now; one
+// statement, and SQLite has one writer, so two instances cannot both.
+func (db *DB) AddFirstIDTokenKey(ctx context.Context, k *restauth.SigningKey, now time.Time) (bool, error) {
+	res, err := db.write.ExecContext(ctx, `INSERT INTO oauth_id_keys (id, private_key, created_at, activates_at, expires_at)
+		SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM oauth_id_keys WHERE expires_at IS NULL OR expires_at > ?)`,
+		k.ID, k.PrivateKey, micros(k.CreatedAt), micros(k.ActivatesAt), nullMicros(k.ExpiresAt), micros(now))
+	if err != nil {
+		return false, storeErr("add first id token key", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, storeErr("add first id token key", err)
+}
+
 // RetireIDTokenKeys sets the expiry of every unretired key but keep.
 func (db *DB) RetireIDTokenKeys(ctx context.Context, keep string, expiresAt time.Time) error {
 	_, err := db.write.ExecContext(ctx, `UPDATE oauth_id_keys SET expires_at = ? WHERE expires_at IS NULL AND id <> ?`, micros(expiresAt), keep)

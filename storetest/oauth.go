@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -386,5 +387,41 @@ func testIDTokenKeys(t *testing.T, s Store) {
 	got, _ = s.IDTokenKeys(ctx, at(time.Hour))
 	if len(got) != 1 || got[0].ID != "k2" {
 		t.Errorf("IDTokenKeys after k1 expired = %v, want only k2", got)
+	}
+}
+
+// testIDTokenFirstKey checks that instances starting together on an empty
+// database store one first ID-token key between them, and that none is
+// stored beside a live key.
+func testIDTokenFirstKey(t *testing.T, s Store) {
+	ctx := t.Context()
+	const n = 4
+	added := make([]bool, n)
+	errs := concurrently(n, func(i int) error {
+		k := &restauth.SigningKey{ID: fmt.Sprintf("first%d", i), Algorithm: "RS256", PrivateKey: []byte("der"), CreatedAt: at(0), ActivatesAt: at(0)}
+		var err error
+		added[i], err = s.AddFirstIDTokenKey(ctx, k, at(0))
+		return err
+	})
+	stored := 0
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("AddFirstIDTokenKey %d: %v", i, err)
+		}
+		if added[i] {
+			stored++
+		}
+	}
+	keys, err := s.IDTokenKeys(ctx, at(0))
+	if err != nil || stored != 1 || len(keys) != 1 {
+		t.Fatalf("concurrent AddFirstIDTokenKey stored %d (store holds %d keys, %v), want 1", stored, len(keys), err)
+	}
+	// Once the only key has expired, a first key is stored again.
+	if err := s.RetireIDTokenKeys(ctx, "none", at(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	k := &restauth.SigningKey{ID: "again", Algorithm: "RS256", PrivateKey: []byte("der"), CreatedAt: at(2 * time.Hour), ActivatesAt: at(2 * time.Hour)}
+	if ok, err := s.AddFirstIDTokenKey(ctx, k, at(2*time.Hour)); err != nil || !ok {
+		t.Errorf("AddFirstIDTokenKey after every key expired = %v, %v; want stored", ok, err)
 	}
 }

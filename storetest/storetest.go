@@ -65,7 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Passkeys", testPasskeys}, {"PasskeyChallenges", testPasskeyChallenges},
 		{"OAuthClients", testOAuthClients}, {"AuthorizationRequests", testAuthorizationRequests},
 		{"OAuthCodes", testOAuthCodes}, {"OAuthConsents", testOAuthConsents}, {"DeviceCodes", testDeviceCodes},
-		{"IDTokenKeys", testIDTokenKeys},
+		{"IDTokenKeys", testIDTokenKeys}, {"IDTokenFirstKey", testIDTokenFirstKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

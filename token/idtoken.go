@@ -35,6 +35,11 @@ type IDKeyStore interface {
 	// IDTokenKeys returns every key whose ExpiresAt is zero or after now.
 	IDTokenKeys(ctx context.Context, now time.Time) ([]*restauth.SigningKey, error)
 	AddIDTokenKey(ctx context.Context, k *restauth.SigningKey) error
+	// AddFirstIDTokenKey stores k only when the store holds no key
+	// unexpired at now, atomically, so that instances starting together
+	// on an empty database store one key between them. It reports
+	// whether k was stored.
+	AddFirstIDTokenKey(ctx context.Context, k *restauth.SigningKey, now time.Time) (bool, error)
 	// RetireIDTokenKeys sets ExpiresAt on every unretired key but keep.
 	RetireIDTokenKeys(ctx context.Context, keep string, expiresAt time.Time) error
 }
@@ -81,10 +86,19 @@ func LoadIDTokens(ctx context.Context, store IDKeyStore, ring *Ring) (*IDTokens,
 	if err != nil {
 		return nil, err
 	}
-	if err := store.AddIDTokenKey(ctx, k); err != nil {
+	// Another instance may be starting on the same empty database: only
+	// one key is stored, and every instance then signs with what the
+	// store holds.
+	if _, err := store.AddFirstIDTokenKey(ctx, k, now); err != nil {
 		return nil, fmt.Errorf("token: store the ID-token key: %w", err)
 	}
-	return t, t.Reload(ctx)
+	if err := t.Reload(ctx); err != nil {
+		return nil, err
+	}
+	if len(t.state.Load().keys) == 0 {
+		return nil, errors.New("token: no usable ID-token key after storing one")
+	}
+	return t, nil
 }
 
 func generateRSAKey(createdAt, activatesAt time.Time) (*restauth.SigningKey, error) {

@@ -40,6 +40,19 @@ func (m *memIDKeyStore) AddIDTokenKey(_ context.Context, k *restauth.SigningKey)
 	return nil
 }
 
+func (m *memIDKeyStore) AddFirstIDTokenKey(_ context.Context, k *restauth.SigningKey, now time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, o := range m.keys {
+		if o.ExpiresAt.IsZero() || o.ExpiresAt.After(now) {
+			return false, nil
+		}
+	}
+	c := *k
+	m.keys = append(m.keys, &c)
+	return true, nil
+}
+
 func (m *memIDKeyStore) RetireIDTokenKeys(_ context.Context, keep string, expiresAt time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
