@@ -255,6 +255,11 @@ type OAuthStore interface {
 	// client opened for itself (client_credentials: no user, UserID 0), or
 	// ErrNotFound.
 	ClientSession(ctx context.Context, clientID string, now time.Time) (*Session, error)
+	// RevokeClientSession revokes the session sessionID that the client
+	// opened for itself (no user: the session's user_id is NULL, so
+	// RevokeSession cannot find it); ErrNotFound when there is no such
+	// unrevoked session.
+	RevokeClientSession(ctx context.Context, clientID, sessionID string, now time.Time) error
 
 	DeviceStore
 }
@@ -1233,6 +1238,16 @@ func (s *Service) RevokeOAuthToken(ctx context.Context, client *OAuthClient, tok
 	}
 	c, err := s.deps.Verifier.Verify(ctx, token)
 	if err != nil || c.ClientID != client.ID {
+		return nil
+	}
+	if c.UserID == 0 {
+		// A client_credentials token: the client's session for itself,
+		// which has no user.
+		now := s.deps.Now()
+		if err := st.RevokeClientSession(ctx, client.ID, c.SessionID, now); err != nil {
+			return ignoreNotFound(err)
+		}
+		s.remember([]string{c.SessionID}, 0, now)
 		return nil
 	}
 	return ignoreNotFound(s.revokeOne(ctx, c.UserID, c.SessionID))

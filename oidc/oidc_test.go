@@ -1044,3 +1044,35 @@ func TestDeviceScopeDefault(t *testing.T) {
 		t.Errorf("unregistered scope: %d %s, want 400 invalid_scope", r.status, r.body)
 	}
 }
+
+// TestRevokeClientCredentialsToken checks that RFC 7009 revocation ends a
+// client_credentials token (its session has no user), on both stores, and
+// that another client's revocation leaves it alone.
+func TestRevokeClientCredentialsToken(t *testing.T) {
+	teststore.ForEach(t, func(t *testing.T, kind teststore.Kind) {
+		e := newEnvOn(t, kind)
+		cc := e.post(http.DefaultClient, "/oauth/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"api"}}, basic(e.conf.ID, e.secret)).json(t)
+		tok, _ := cc["access_token"].(string)
+		if tok == "" {
+			t.Fatalf("client_credentials: %v", cc)
+		}
+		active := func() any {
+			return e.post(http.DefaultClient, "/oauth/introspect", url.Values{"token": {tok}}, basic(e.conf.ID, e.secret)).json(t)["active"]
+		}
+		if r := e.post(http.DefaultClient, "/oauth/revoke", url.Values{"token": {tok}}, basic(e.other.ID, e.oSecret)); r.status != http.StatusOK || active() != true {
+			t.Fatalf("revocation by another client: %d, active %v; want 200 and still active", r.status, active())
+		}
+		if r := e.post(http.DefaultClient, "/oauth/revoke", url.Values{"token": {tok}}, basic(e.conf.ID, e.secret)); r.status != http.StatusOK {
+			t.Fatalf("revoke: %d %s", r.status, r.body)
+		}
+		if got := active(); got != false {
+			t.Errorf("client_credentials token after revocation: active %v, want false", got)
+		}
+		// The client gets a new token, on a new session.
+		cc = e.post(http.DefaultClient, "/oauth/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"api"}}, basic(e.conf.ID, e.secret)).json(t)
+		tok, _ = cc["access_token"].(string)
+		if got := active(); got != true {
+			t.Errorf("a new client_credentials token after revocation: active %v, want true", got)
+		}
+	})
+}

@@ -426,6 +426,27 @@ func (db *DB) ClientSession(ctx context.Context, clientID string, now time.Time)
 	return sess, lookupErr("get client session", err)
 }
 
+// RevokeClientSession revokes a session a client opened for itself and
+// notifies the other instances.
+func (db *DB) RevokeClientSession(ctx context.Context, clientID, sessionID string, now time.Time) error {
+	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		return inTx(ctx, c, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1
+				WHERE id = $2 AND revoked_at IS NULL AND user_id IS NULL
+				AND id IN (SELECT session_id FROM oauth_sessions WHERE client_id = $3 AND user_id = 0)`,
+				now, sessionID, clientID)
+			if err != nil {
+				return err
+			}
+			if err := rowsAffected(tag); err != nil {
+				return err
+			}
+			return db.notify(ctx, tx, kindRevoked)
+		})
+	})
+	return lookupErr("revoke client session", err)
+}
+
 // prefixed qualifies each of a comma-separated column list.
 func prefixed(p, cols string) string {
 	parts := strings.Split(cols, ",")

@@ -387,6 +387,18 @@ func (db *DB) ClientSession(ctx context.Context, clientID string, now time.Time)
 	return s, lookupErr("get client session", err)
 }
 
+// RevokeClientSession revokes a session a client opened for itself.
+func (db *DB) RevokeClientSession(ctx context.Context, clientID, sessionID string, now time.Time) error {
+	res, err := db.write.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?
+		WHERE id = ? AND revoked_at IS NULL AND user_id IS NULL
+		AND id IN (SELECT session_id FROM oauth_sessions WHERE client_id = ? AND user_id = 0)`,
+		micros(now), sessionID, clientID)
+	if err != nil {
+		return lookupErr("revoke client session", err)
+	}
+	return rowsAffected(res)
+}
+
 // prefixed qualifies each of a comma-separated column list.
 func prefixed(p, cols string) string {
 	parts := strings.Split(cols, ",")
