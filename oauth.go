@@ -36,6 +36,9 @@ const (
 	// OAuthRequestTTL is how long an authorization request waits for the
 	// person to sign in and consent.
 	OAuthRequestTTL = 10 * time.Minute
+	// OAuthRequestsPerAddress bounds the authorization requests stored
+	// for one client from one client address per OAuthRequestTTL.
+	OAuthRequestsPerAddress = 120
 	// MaxOAuthClientNameLen bounds a client's registered name, in characters.
 	MaxOAuthClientNameLen = 64
 	// MaxRedirectURIs bounds the redirect URIs one client may register.
@@ -777,15 +780,35 @@ func redirectErr(code, desc string) *OAuthError {
 
 // SaveAuthorization stores a checked request so that any instance may
 // continue it after the person has signed in, and sets its ID.
-func (s *Service) SaveAuthorization(ctx context.Context, ar *AuthorizationRequest) error {
+//
+// Anyone may send the request, so the rows it creates are limited per
+// client and client address (OAuthRequestsPerAddress per OAuthRequestTTL).
+func (s *Service) SaveAuthorization(ctx context.Context, ar *AuthorizationRequest, meta ClientMeta) error {
 	st, err := s.oauth()
 	if err != nil {
+		return err
+	}
+	if err := s.rowBudget(ctx, "oauth-request:", ar.ClientID, meta, OAuthRequestsPerAddress, OAuthRequestTTL); err != nil {
 		return err
 	}
 	if ar.ID, err = s.deps.NewID(); err != nil {
 		return err
 	}
 	return st.AddAuthorizationRequest(ctx, ar, s.deps.Now())
+}
+
+// rowBudget counts one stored row that an unauthenticated request creates
+// for clientID from meta's address, and refuses it over limit per window.
+func (s *Service) rowBudget(ctx context.Context, kind, clientID string, meta ClientMeta, limit int, window time.Duration) error {
+	now := s.deps.Now()
+	c, err := s.deps.Counters.Incr(ctx, kind+clientID+"|"+meta.IP, now, window)
+	if err != nil {
+		return err
+	}
+	if c.Count > limit {
+		return tooMany(c.WindowStart.Add(window).Sub(now))
+	}
+	return nil
 }
 
 // Authorization returns a stored, unexpired request.

@@ -42,6 +42,9 @@ const (
 	// client address per DeviceCodeTTL, whichever accounts try them, so
 	// that many accounts do not multiply the budget.
 	DeviceUserCodeIPMisses = 60
+	// DeviceCodesPerAddress bounds the device codes one client may start
+	// from one client address per DeviceCodeTTL.
+	DeviceCodesPerAddress = 30
 	// userCodeAlphabet has no vowels (no words) and no look-alike
 	// characters (RFC 8628 6.1); eight of them are about 34.6 bits.
 	userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
@@ -84,7 +87,9 @@ type DeviceAuthorization struct {
 var errDeviceCode = &Error{Code: ENotFound, Message: "that code is unknown, expired or already used"}
 
 // StartDeviceAuthorization begins a device authorization for client.
-func (s *Service) StartDeviceAuthorization(ctx context.Context, client *OAuthClient, scope string) (*DeviceAuthorization, error) {
+// Device codes stored for one client from one client address are limited
+// to DeviceCodesPerAddress per DeviceCodeTTL.
+func (s *Service) StartDeviceAuthorization(ctx context.Context, client *OAuthClient, scope string, meta ClientMeta) (*DeviceAuthorization, error) {
 	st, err := s.oauth()
 	if err != nil {
 		return nil, err
@@ -100,6 +105,9 @@ func (s *Service) StartDeviceAuthorization(ctx context.Context, client *OAuthCli
 	}
 	if !ok || !subset(scopes, client.Scopes) {
 		return nil, oauthErr(EOAuthInvalidScope, "scope is malformed, or not registered for the client")
+	}
+	if err := s.rowBudget(ctx, "device-code:", client.ID, meta, DeviceCodesPerAddress, DeviceCodeTTL); err != nil {
+		return nil, err
 	}
 	device, err := randomToken(32)
 	if err != nil {

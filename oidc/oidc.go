@@ -179,6 +179,14 @@ func (s *server) oauthError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	switch restauth.ErrorCode(err) {
+	case restauth.ETooManyRequests:
+		var e *restauth.Error
+		if errors.As(err, &e) && e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+		}
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "slow_down",
+			"error_description": restauth.ErrorMessage(err)})
+		return
 	case restauth.EUnavailable, restauth.EOverloaded:
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable",
@@ -424,7 +432,8 @@ func (s *server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 		s.oauthError(w, r, err)
 		return
 	}
-	d, err := s.svc.StartDeviceAuthorization(r.Context(), client, f.Get("scope"))
+	meta := restauth.ClientMeta{IP: clientip.Resolve(r, s.proxies), UserAgent: r.UserAgent()}
+	d, err := s.svc.StartDeviceAuthorization(r.Context(), client, f.Get("scope"), meta)
 	if err != nil {
 		s.oauthError(w, r, err)
 		return

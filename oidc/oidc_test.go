@@ -1076,3 +1076,38 @@ func TestRevokeClientCredentialsToken(t *testing.T) {
 		}
 	})
 }
+
+// TestRowCreationLimits checks that the rows anyone can make restauth
+// store (device codes, authorization requests) are limited per client and
+// client address.
+func TestRowCreationLimits(t *testing.T) {
+	e := newEnv(t)
+	tv, _, err := e.svc.RegisterOAuthClient(context.Background(), restauth.OAuthClientSpec{Name: "TV", Public: true,
+		Grants: []string{restauth.GrantDeviceCode}, Scopes: []string{"openid"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < restauth.DeviceCodesPerAddress; i++ {
+		if r := e.post(http.DefaultClient, "/oauth/device_authorization", url.Values{"client_id": {tv.ID}}); r.status != http.StatusOK {
+			t.Fatalf("device authorization %d: %d %s, want 200", i, r.status, r.body)
+		}
+	}
+	r := e.post(http.DefaultClient, "/oauth/device_authorization", url.Values{"client_id": {tv.ID}})
+	if r.status != http.StatusTooManyRequests || r.json(t)["error"] != "slow_down" || r.header.Get("Retry-After") == "" {
+		t.Errorf("device authorization over the limit: %d %s (Retry-After %q), want 429 slow_down", r.status, r.body, r.header.Get("Retry-After"))
+	}
+	// Another client from the same address has its own budget.
+	if r := e.post(http.DefaultClient, "/oauth/device_authorization", url.Values{"client_id": {e.pub.ID}}); r.status == http.StatusTooManyRequests {
+		t.Errorf("another client's device authorization: %d, want its own budget", r.status)
+	}
+
+	b := e.browser()
+	for i := 0; i < restauth.OAuthRequestsPerAddress; i++ {
+		if r := e.get(b, "/oauth/authorize?"+authQuery(e.pub.ID).Encode()); r.status != http.StatusSeeOther {
+			t.Fatalf("authorization request %d: %d, want a redirect to sign in", i, r.status)
+		}
+	}
+	if r := e.get(b, "/oauth/authorize?"+authQuery(e.pub.ID).Encode()); r.status != http.StatusTooManyRequests {
+		t.Errorf("authorization request over the limit: %d, want 429", r.status)
+	}
+}

@@ -136,7 +136,7 @@ func (s *server) getAuthorize(w http.ResponseWriter, r *http.Request) {
 			s.oauthFail(w, r, err)
 			return
 		}
-		if err := s.svc.SaveAuthorization(r.Context(), ar); err != nil {
+		if err := s.svc.SaveAuthorization(r.Context(), ar, s.meta(r)); err != nil {
 			s.fail(w, r, err)
 			return
 		}

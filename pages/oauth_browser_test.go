@@ -68,7 +68,7 @@ func TestBrowserOAuthPages(t *testing.T) {
 	wantEq(t, "back at the app", br.text("#back"), "Back at the app")
 
 	// The device page.
-	da, err := svc.StartDeviceAuthorization(t.Context(), app, "openid")
+	da, err := svc.StartDeviceAuthorization(t.Context(), app, "openid", restauth.ClientMeta{})
 	if err != nil {
 		t.Fatal(err)
 	}
