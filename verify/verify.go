@@ -46,6 +46,10 @@ type Options struct {
 	// tokens, but only the scopes the user granted the app. A service
 	// that serves such apps sets it and must then check Claims.ClientID
 	// and Claims.Scope (a client_credentials token has UserID 0).
+	// restauth's POST /api/introspect reports such tokens inactive, so
+	// Introspection pointed there refuses them all; they are introspected
+	// at /oauth/introspect with the credentials of the client they were
+	// issued to.
 	AcceptClientTokens bool
 	// Introspection, when set, makes every locally valid token also be
 	// confirmed active by restauth.
