@@ -59,6 +59,10 @@ type Claims struct {
 	IssuedAt  time.Time
 	NotBefore time.Time
 	ExpiresAt time.Time
+	// ClientID and Scope are set on tokens issued to an OAuth client: the
+	// "client_id" and "scope" claims of RFC 9068 (scope space-separated).
+	ClientID string
+	Scope    string
 }
 
 // Principal is the authenticated caller of a request. SessionID and Claims

@@ -2,6 +2,7 @@ package restauth
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"net/netip"
@@ -50,6 +51,9 @@ type Deps struct {
 	// nil leaves them off.
 	Passkeys          PasskeyStore
 	PasskeyCeremonies PasskeyCeremonies
+	// OIDC turns the OpenID Connect provider on (oauth.go); the zero
+	// value leaves it off.
+	OIDC OIDC
 }
 
 // Service holds restauth's rules: registration, authentication, token
@@ -77,6 +81,11 @@ func NewService(cfg Config, deps Deps) *Service {
 	}
 	if deps.Revocations == nil {
 		deps.Revocations = NewRevocationSet(cfg.RevocationKeep())
+	}
+	if len(deps.OIDC.DeviceSecret) == 0 {
+		// crypto/rand.Read never fails: it crashes the program instead.
+		deps.OIDC.DeviceSecret = make([]byte, 32)
+		rand.Read(deps.OIDC.DeviceSecret)
 	}
 	s := &Service{cfg: cfg, deps: deps, inflight: newInflight(), renewals: newKeyedMutex(),
 		creds: newCredentialCache(cfg.CredentialCacheTTL, cfg.CredentialCacheSize)}
@@ -611,7 +620,23 @@ func (s *Service) issue(ctx context.Context, userID int64, username string, sess
 
 // AuthenticateToken verifies an access token and checks its session
 // against the in-memory revocation view: no database round trip.
+//
+// Access tokens issued to OAuth clients are refused: they are for the
+// clients' resource servers and the userinfo endpoint, not for restauth's
+// own account API, which their scopes never granted.
 func (s *Service) AuthenticateToken(ctx context.Context, token string) (*Principal, error) {
+	p, err := s.authenticateToken(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if p.Claims.ClientID != "" {
+		return nil, errOAuthClientTok
+	}
+	return p, nil
+}
+
+// authenticateToken verifies any access token, a client's too.
+func (s *Service) authenticateToken(ctx context.Context, token string) (*Principal, error) {
 	if token == "" {
 		return nil, errBadToken
 	}
@@ -717,46 +742,18 @@ func (s *Service) RefreshTokens(ctx context.Context, refreshToken string, meta C
 	if refreshToken == "" || len(refreshToken) > 256 {
 		return nil, errBadRefresh
 	}
-	now := s.deps.Now()
-	parent := s.deps.Refresh.Hash(refreshToken)
-	child, childHash, err := s.deps.Refresh.New()
-	if err != nil {
-		return nil, err
-	}
-	sealed, err := s.deps.Refresh.Seal(child, parent)
-	if err != nil {
-		return nil, err
-	}
-	res, err := s.deps.Sessions.RotateRefresh(ctx, Rotation{OldHash: parent, NewHash: childHash, NewSealed: sealed, Now: now})
-	if errors.Is(err, ErrNotFound) {
-		return nil, errBadRefresh
-	}
-	if err != nil {
-		return nil, err
-	}
-	sess := res.Session
-	// The session is judged by the one liveness rule, Session.Live, as it
-	// was before this rotation touched it: revoked, past its absolute
-	// expiry, or idle for too long all end it.
-	if !sess.Live(now, s.cfg.SessionIdle) {
-		return nil, errBadRefresh
-	}
-	if !res.Consumed {
-		if now.Sub(res.UsedAt) > s.cfg.RefreshGrace || len(res.ChildSealed) == 0 {
-			s.deps.Logger.WarnContext(ctx, "refresh token reuse; session revoked", "session_id", sess.ID, "user_id", sess.UserID)
-			if err := s.revokeOne(ctx, sess.UserID, sess.ID); err != nil && !errors.Is(err, ErrNotFound) {
-				return nil, err
-			}
+	if s.deps.OIDC.Store != nil {
+		// A refresh token issued to an OAuth client is bound to it: here
+		// it would buy a token without the client's scopes.
+		_, err := s.deps.OIDC.Store.OAuthGrantByRefresh(ctx, s.deps.Refresh.Hash(refreshToken))
+		if err == nil {
 			return nil, errBadRefresh
 		}
-		if child, err = s.deps.Refresh.Open(res.ChildSealed, parent); err != nil {
-			return nil, errBadRefresh
+		if !errors.Is(err, ErrNotFound) {
+			return nil, err
 		}
 	}
-	u, err := s.deps.Users.UserByID(ctx, sess.UserID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, errBadRefresh
-	}
+	sess, u, child, now, err := s.rotate(ctx, refreshToken)
 	if err != nil {
 		return nil, err
 	}
@@ -765,6 +762,56 @@ func (s *Service) RefreshTokens(ctx context.Context, refreshToken string, meta C
 		return nil, err
 	}
 	return &TokenPair{AccessToken: at, ExpiresIn: ttl, RefreshToken: child, SessionID: sess.ID}, nil
+}
+
+// rotate consumes a refresh token and returns its session, its user and
+// the child token; RefreshTokens and RefreshOAuth share it, so that the
+// grace window and reuse detection are written once.
+func (s *Service) rotate(ctx context.Context, refreshToken string) (*Session, *User, string, time.Time, error) {
+	now := s.deps.Now()
+	parent := s.deps.Refresh.Hash(refreshToken)
+	child, childHash, err := s.deps.Refresh.New()
+	if err != nil {
+		return nil, nil, "", now, err
+	}
+	sealed, err := s.deps.Refresh.Seal(child, parent)
+	if err != nil {
+		return nil, nil, "", now, err
+	}
+	res, err := s.deps.Sessions.RotateRefresh(ctx, Rotation{OldHash: parent, NewHash: childHash, NewSealed: sealed, Now: now})
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, "", now, errBadRefresh
+	}
+	if err != nil {
+		return nil, nil, "", now, err
+	}
+	sess := res.Session
+	// The session is judged by the one liveness rule, Session.Live, as it
+	// was before this rotation touched it: revoked, past its absolute
+	// expiry, or idle for too long all end it.
+	if !sess.Live(now, s.cfg.SessionIdle) {
+		return nil, nil, "", now, errBadRefresh
+	}
+	if !res.Consumed {
+		if now.Sub(res.UsedAt) > s.cfg.RefreshGrace || len(res.ChildSealed) == 0 {
+			s.deps.Logger.WarnContext(ctx, "refresh token reuse; session revoked", "session_id", sess.ID, "user_id", sess.UserID)
+			if err := s.revokeOne(ctx, sess.UserID, sess.ID); err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, nil, "", now, err
+			}
+			return nil, nil, "", now, errBadRefresh
+		}
+		if child, err = s.deps.Refresh.Open(res.ChildSealed, parent); err != nil {
+			return nil, nil, "", now, errBadRefresh
+		}
+	}
+	u, err := s.deps.Users.UserByID(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, "", now, errBadRefresh
+	}
+	if err != nil {
+		return nil, nil, "", now, err
+	}
+	return sess, u, child, now, nil
 }
 
 // Logout ends the caller's session.
@@ -872,10 +919,23 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 	return nil
 }
 
-// Introspect reports whether an access token is active (RFC 7662): it
-// verifies and its session is neither revoked nor expired in the store.
+// Introspect reports whether a first-party access token is active (RFC
+// 7662): it verifies and its session is neither revoked nor expired in the
+// store. A token issued to an OAuth client is reported inactive: it is
+// introspected by that client at the provider's introspection endpoint
+// (IntrospectOAuth), and a resource server that takes only first-party
+// tokens must not be told it is good.
 func (s *Service) Introspect(ctx context.Context, token string) (*Claims, bool, error) {
-	p, err := s.AuthenticateToken(ctx, token)
+	c, ok, err := s.introspectAny(ctx, token)
+	if err != nil || !ok || c.ClientID != "" {
+		return nil, false, err
+	}
+	return c, true, nil
+}
+
+// introspectAny is Introspect for any access token, a client's too.
+func (s *Service) introspectAny(ctx context.Context, token string) (*Claims, bool, error) {
+	p, err := s.authenticateToken(ctx, token)
 	if err != nil {
 		if ErrorCode(err) == EInvalidToken {
 			return nil, false, nil

@@ -315,12 +315,20 @@ func handleIntrospect(logger *slog.Logger, svc *restauth.Service, clients map[st
 			encode(w, http.StatusOK, map[string]any{"active": false})
 			return
 		}
-		encode(w, http.StatusOK, map[string]any{
+		body := map[string]any{
 			"active": true, "token_type": "access_token",
 			"sub": restauth.FormatUserID(claims.UserID), "username": claims.Username, "sid": claims.SessionID,
 			"iss": claims.Issuer, "aud": claims.Audience, "jti": claims.ID,
 			"iat": claims.IssuedAt.Unix(), "exp": claims.ExpiresAt.Unix(),
-		})
+		}
+		// A token issued to an OAuth client says which, and for what.
+		if claims.ClientID != "" {
+			body["client_id"], body["scope"] = claims.ClientID, claims.Scope
+			if claims.UserID == 0 {
+				body["sub"] = restauth.ClientSubject(claims.ClientID)
+			}
+		}
+		encode(w, http.StatusOK, body)
 	})
 }
 

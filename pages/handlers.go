@@ -276,7 +276,10 @@ func (s *server) getSignin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if p != nil {
+	// reauth asks for a fresh sign-in although someone is signed in (an
+	// authorization with prompt=login or max_age); the session ends only
+	// when the form is posted.
+	if p != nil && r.URL.Query().Get("reauth") != "1" {
 		redirect(w, r, safeReturn(returnTo, pathAccount))
 		return
 	}
@@ -364,6 +367,9 @@ func (s *server) accountView(r *http.Request, p *restauth.Principal) (*view, err
 		return nil, err
 	}
 	if err := s.passkeysView(r, v, p); err != nil {
+		return nil, err
+	}
+	if err := s.appsView(r, v, p); err != nil {
 		return nil, err
 	}
 	return v, nil

@@ -94,6 +94,11 @@ func NewServer(cfg Config, deps Deps, next http.Handler) http.Handler {
 	for _, p := range routePatterns {
 		top.Handle(p, pages)
 	}
+	if s.svc.OIDCEnabled() {
+		for _, p := range oauthPatterns {
+			top.Handle(p, pages)
+		}
+	}
 	top.Handle("/", next)
 	return top
 }
@@ -129,6 +134,9 @@ func (s *server) routes(mux *http.ServeMux) {
 	s.mfaRoutes(mux)
 	if s.svc.PasskeysEnabled() {
 		s.passkeyRoutes(mux)
+	}
+	if s.svc.OIDCEnabled() {
+		s.oauthRoutes(mux)
 	}
 	mux.HandleFunc("/", s.notFound)
 }

@@ -21,6 +21,13 @@ import (
 // server must refuse.
 func newPasskeyEnv(t testing.TB, kind storeKind) (e *testEnv, otherOrigin string) {
 	t.Helper()
+	return newPasskeyEnvOIDC(t, kind, false)
+}
+
+// newPasskeyEnvOIDC is newPasskeyEnv, with the OpenID Connect provider on
+// (issuer: the public URL) when oidc is set.
+func newPasskeyEnvOIDC(t testing.TB, kind storeKind, oidc bool) (e *testEnv, otherOrigin string) {
+	t.Helper()
 	st, raw := kind.Open(t)
 	srv := httptest.NewUnstartedServer(nil)
 	other := httptest.NewUnstartedServer(nil)
@@ -30,9 +37,13 @@ func newPasskeyEnv(t testing.TB, kind storeKind) (e *testEnv, otherOrigin string
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst, err := instance.New(t.Context(), st, instance.Options{
+	opts := instance.Options{
 		Config: restauth.DefaultConfig(), Hasher: password.New(password.Options{Params: fastParams}), Passkeys: ceremonies,
-	})
+	}
+	if oidc {
+		opts.OIDCIssuer = publicURL
+	}
+	inst, err := instance.New(t.Context(), st, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -23,7 +24,7 @@ func msg(key string, args ...any) string {
 }
 
 // pageNames are the templates, each rendered inside layout.html.
-var pageNames = []string{"signup", "signin", "account", "error", "mfa"}
+var pageNames = []string{"signup", "signin", "account", "error", "mfa", "consent", "device"}
 
 func mustParse() map[string]*template.Template {
 	funcs := template.FuncMap{"t": msg}
@@ -67,6 +68,16 @@ type view struct {
 	// which then load the script.
 	Passkeys    bool
 	PasskeyList []passkeyView
+
+	// The OpenID Connect provider's parts (oauth.go): the consent page,
+	// and the account page's connected apps when OAuth is on.
+	Consent consentView
+	Device  deviceView
+	OAuth   bool
+	Apps    []appView
+	// FormAction is one more origin the page's forms may end at (through
+	// the redirects that follow them): an OAuth client's.
+	FormAction string
 }
 
 // sessionView is one row of the account page's session list.
@@ -173,6 +184,8 @@ var notices = map[string]string{
 	"passkey-added":   "done_passkey_added",
 	"passkey-removed": "done_passkey_removed",
 	"passkey-gone":    "done_passkey_gone",
+	"app-removed":     "done_app_removed",
+	"app-gone":        "done_app_gone",
 }
 
 // render writes the page with status. It renders into a buffer first, so
@@ -186,6 +199,14 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page
 	}
 	if v.Passkeys {
 		w.Header().Set("Content-Security-Policy", cspScript)
+	}
+	if v.FormAction == "" && v.ReturnTo != "" {
+		v.FormAction = s.authorizeFormSource(r.Context(), v.ReturnTo)
+	}
+	if v.FormAction != "" {
+		h := w.Header()
+		h.Set("Content-Security-Policy", strings.Replace(h.Get("Content-Security-Policy"),
+			"form-action 'self'", "form-action 'self' "+v.FormAction, 1))
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)

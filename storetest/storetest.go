@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/token"
 )
 
 // Store is everything a restauth store implements.
@@ -24,6 +25,8 @@ type Store interface {
 	restauth.APIKeyStore
 	restauth.MFAStore
 	restauth.PasskeyStore
+	restauth.OAuthStore
+	token.IDKeyStore
 }
 
 // Run runs the conformance suite. open must return a fresh, empty, migrated
@@ -60,6 +63,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"APIKeys", testAPIKeys},
 		{"MFA", testMFA},
 		{"Passkeys", testPasskeys}, {"PasskeyChallenges", testPasskeyChallenges},
+		{"OAuthClients", testOAuthClients}, {"AuthorizationRequests", testAuthorizationRequests},
+		{"OAuthCodes", testOAuthCodes}, {"OAuthConsents", testOAuthConsents}, {"DeviceCodes", testDeviceCodes},
+		{"IDTokenKeys", testIDTokenKeys}, {"IDTokenFirstKey", testIDTokenFirstKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

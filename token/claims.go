@@ -22,6 +22,8 @@ type accessClaims struct {
 	NotBefore *jwt.NumericDate `json:"nbf,omitempty"`
 	ExpiresAt *jwt.NumericDate `json:"exp,omitempty"`
 	ID        string           `json:"jti,omitempty"`
+	ClientID  string           `json:"client_id,omitempty"`
+	Scope     string           `json:"scope,omitempty"`
 }
 
 // The getters let jwt's validator check exp, nbf and iat with the leeway;
@@ -91,12 +93,23 @@ func toWire(c *restauth.Claims) *accessClaims {
 	return &accessClaims{
 		Issuer:    c.Issuer,
 		Audience:  audience(c.Audience),
-		Subject:   strconv.FormatInt(c.UserID, 10),
+		Subject:   subject(c),
 		Username:  c.Username,
 		SessionID: c.SessionID,
 		IssuedAt:  jwt.NewNumericDate(c.IssuedAt),
 		NotBefore: jwt.NewNumericDate(c.NotBefore),
 		ExpiresAt: jwt.NewNumericDate(c.ExpiresAt),
 		ID:        c.ID,
+		ClientID:  c.ClientID,
+		Scope:     c.Scope,
 	}
+}
+
+// subject is the "sub" claim: the user's id, or, for a token a client
+// obtained for itself (client_credentials), restauth.ClientSubject.
+func subject(c *restauth.Claims) string {
+	if c.UserID == 0 && c.ClientID != "" {
+		return restauth.ClientSubject(c.ClientID)
+	}
+	return strconv.FormatInt(c.UserID, 10)
 }

@@ -47,7 +47,7 @@ func (s *Signer) Issue(ctx context.Context, c *restauth.Claims) (string, error) 
 		return "", errors.New("token: issue: empty issuer")
 	case len(c.Audience) == 0:
 		return "", errors.New("token: issue: no audience")
-	case c.UserID <= 0:
+	case c.UserID < 0 || c.UserID == 0 && c.ClientID == "":
 		return "", errors.New("token: issue: user id is not positive")
 	case c.SessionID == "":
 		return "", errors.New("token: issue: empty session id")

@@ -32,6 +32,13 @@ type VerifierOptions struct {
 	// CacheSize bounds the cache of verified tokens: DefaultCacheSize when
 	// zero; a negative size disables the cache.
 	CacheSize int
+	// AcceptClientTokens accepts access tokens issued to OAuth clients
+	// (those with a "client_id" claim, client_credentials tokens among
+	// them). They carry the same issuer, audience and type as first-party
+	// tokens but only the scopes a user granted to a third-party app, so
+	// they are refused unless a resource server serving such apps asks
+	// for them, and then checks Claims.ClientID and Claims.Scope itself.
+	AcceptClientTokens bool
 }
 
 // Verifier verifies access tokens. It implements restauth.TokenVerifier and
@@ -43,6 +50,8 @@ type Verifier struct {
 	parser   *jwt.Parser
 	cache    *claimsCache // Nil when disabled.
 	now      func() time.Time
+	// clients accepts tokens issued to OAuth clients.
+	clients bool
 }
 
 // headers that make other JWT libraries fetch or trust keys named by the
@@ -57,7 +66,7 @@ func NewVerifier(keys KeySource, opts VerifierOptions) *Verifier {
 	if opts.CacheSize == 0 {
 		opts.CacheSize = DefaultCacheSize
 	}
-	v := &Verifier{keys: keys, issuer: opts.Issuer, audience: opts.Audience, now: time.Now}
+	v := &Verifier{keys: keys, issuer: opts.Issuer, audience: opts.Audience, now: time.Now, clients: opts.AcceptClientTokens}
 	v.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{Algorithm}),
 		jwt.WithStrictDecoding(),
@@ -165,7 +174,14 @@ func (v *Verifier) claims(w *accessClaims) (*restauth.Claims, *restauth.Error) {
 	if !found {
 		return nil, refuse("token audience is not accepted")
 	}
+	if w.ClientID != "" && !v.clients {
+		return nil, refuse("token was issued to an OAuth client")
+	}
 	uid, ok := parseSubject(w.Subject)
+	if !ok && w.ClientID != "" && w.Subject == restauth.ClientSubject(w.ClientID) {
+		// A client's token for itself (client_credentials): no user.
+		uid, ok = 0, true
+	}
 	if !ok {
 		return nil, refuse("token subject is invalid")
 	}
@@ -185,6 +201,8 @@ func (v *Verifier) claims(w *accessClaims) (*restauth.Claims, *restauth.Error) {
 		IssuedAt:  numericTime(w.IssuedAt),
 		NotBefore: numericTime(w.NotBefore),
 		ExpiresAt: numericTime(w.ExpiresAt),
+		ClientID:  w.ClientID,
+		Scope:     w.Scope,
 	}, nil
 }
 

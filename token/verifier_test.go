@@ -410,3 +410,58 @@ func TestRefreshTokenIsNotAnAccessToken(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyClientTokens checks that access tokens issued to OAuth clients
+// (a user's token for an app, and a client_credentials token) are refused
+// unless the Verifier was built to accept them, and that a first-party
+// token is accepted either way.
+func TestVerifyClientTokens(t *testing.T) {
+	r, _ := newTestRing(t)
+	now := time.Now()
+	base := restauth.Claims{Issuer: testIssuer, Audience: []string{testAudience}, UserID: 42, Username: "alice",
+		SessionID: "s1", IssuedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+	issue := func(change func(*restauth.Claims)) string {
+		c := base
+		change(&c)
+		tok, err := NewSigner(r).Issue(context.Background(), &c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	first := issue(func(*restauth.Claims) {})
+	app := issue(func(c *restauth.Claims) { c.ClientID, c.Scope = "app1", "openid profile" })
+	self := issue(func(c *restauth.Claims) { c.UserID, c.Username, c.ClientID, c.Scope = 0, "", "app1", "api" })
+	tests := []struct {
+		name   string
+		tok    string
+		accept bool
+		ok     bool
+	}{
+		{"first-party, default", first, false, true},
+		{"first-party, clients accepted", first, true, true},
+		{"user token of a client, default", app, false, false},
+		{"client_credentials token, default", self, false, false},
+		{"user token of a client, clients accepted", app, true, true},
+		{"client_credentials token, clients accepted", self, true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v := fixedVerifier(r, now, VerifierOptions{Issuer: testIssuer, Audience: testAudience, AcceptClientTokens: tc.accept})
+			c, err := v.Verify(context.Background(), tc.tok)
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("Verify: %v, want accepted", err)
+				}
+				return
+			}
+			if c != nil || restauth.ErrorCode(err) != restauth.EInvalidToken || restauth.ErrorMessage(err) != "token was issued to an OAuth client" {
+				t.Fatalf("Verify = %+v, %v; want refused: token was issued to an OAuth client", c, err)
+			}
+			// A refusal is not cached into an acceptance.
+			if _, err := v.Verify(context.Background(), tc.tok); err == nil {
+				t.Fatal("second Verify accepted the token")
+			}
+		})
+	}
+}

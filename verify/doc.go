@@ -14,6 +14,14 @@
 // Options.Introspection, which asks restauth (RFC 7662) whether each token is
 // still active and remembers a positive answer for a few seconds.
 //
+// Access tokens that restauth's OpenID Connect provider issued to OAuth
+// clients (third-party apps) are refused unless Options.AcceptClientTokens
+// is set: they share the issuer and audience of a user's own tokens but
+// carry only the scopes the user granted the app, and a client_credentials
+// token stands for no user at all (UserID 0). A resource server that serves
+// third-party apps sets the option and checks Claims.ClientID and
+// Claims.Scope on every request.
+//
 // Typical use:
 //
 //	v, err := verify.New(verify.Options{

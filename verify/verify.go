@@ -39,6 +39,18 @@ type Options struct {
 	// CacheSize bounds the cache of verified tokens, as in
 	// token.VerifierOptions.
 	CacheSize int
+	// AcceptClientTokens accepts access tokens restauth's OpenID Connect
+	// provider issued to OAuth clients (third-party apps, and clients
+	// acting for themselves through client_credentials). They are refused
+	// by default: they carry the same issuer and audience as a user's own
+	// tokens, but only the scopes the user granted the app. A service
+	// that serves such apps sets it and must then check Claims.ClientID
+	// and Claims.Scope (a client_credentials token has UserID 0).
+	// restauth's POST /api/introspect reports such tokens inactive, so
+	// Introspection pointed there refuses them all; they are introspected
+	// at /oauth/introspect with the credentials of the client they were
+	// issued to.
+	AcceptClientTokens bool
 	// Introspection, when set, makes every locally valid token also be
 	// confirmed active by restauth.
 	Introspection *Introspection
@@ -79,6 +91,7 @@ func New(opts Options) (*Verifier, error) {
 		log:  log,
 		tokens: token.NewVerifier(jwks, token.VerifierOptions{
 			Issuer: opts.Issuer, Audience: opts.Audience, Leeway: opts.Leeway, CacheSize: opts.CacheSize,
+			AcceptClientTokens: opts.AcceptClientTokens,
 		}),
 	}
 	if opts.Introspection != nil {

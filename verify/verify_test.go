@@ -586,3 +586,36 @@ func tamper(tok string) string {
 	}
 	return tok[:i] + string(c) + tok[i+1:]
 }
+
+// TestClientTokens checks that a resource server refuses access tokens
+// issued to OAuth clients unless it opts in, and then sees their client_id
+// and scope.
+func TestClientTokens(t *testing.T) {
+	a := newAuthServer(t)
+	app := a.issue(t, func(c *restauth.Claims) { c.ClientID, c.Scope = "app1", "openid" })
+	self := a.issue(t, func(c *restauth.Claims) { c.UserID, c.Username, c.ClientID, c.Scope = 0, "", "app1", "api" })
+	for _, accept := range []bool{false, true} {
+		v, err := verify.New(verify.Options{JWKSURL: a.srv.URL + "/jwks", Issuer: testIssuer, Audience: testAudience,
+			HTTPClient: a.srv.Client(), AcceptClientTokens: accept})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := v.Middleware(recordClaims)
+		for name, tok := range map[string]string{"user token of a client": app, "client_credentials token": self} {
+			status, _, body, claims := call(t, h, "Bearer "+tok)
+			if !accept {
+				if status != 401 || body.Error != restauth.EInvalidToken || claims != nil {
+					t.Errorf("%s, default options: status %d, body %+v; want 401 invalid_token", name, status, body)
+				}
+				continue
+			}
+			if status != 200 || claims == nil || claims.ClientID != "app1" {
+				t.Errorf("%s, AcceptClientTokens: status %d, claims %+v; want 200 with client_id app1", name, status, claims)
+			}
+		}
+		// A first-party token is accepted either way.
+		if status, _, _, _ := call(t, h, "Bearer "+a.issue(t, nil)); status != 200 {
+			t.Errorf("first-party token, AcceptClientTokens %v: status %d, want 200", accept, status)
+		}
+	}
+}

@@ -185,6 +185,9 @@ type app struct {
 	// verifier is kept for the metrics of its cache.
 	verifier *token.Verifier
 	logger   *slog.Logger
+	// idTokens signs ID tokens; nil when OpenID Connect is off (no
+	// --public-url).
+	idTokens *token.IDTokens
 }
 
 // wire builds the serving Service on an open store: it loads the signing
@@ -193,7 +196,7 @@ type app struct {
 func wire(ctx context.Context, cfg *config, st store, logger *slog.Logger) (*app, error) {
 	hasher := password.New(cfg.hash)
 	inst, err := instance.New(ctx, st, instance.Options{Config: cfg.domain, Hasher: hasher, Logger: logger,
-		Passkeys: passkeyCeremonies(cfg, logger)})
+		Passkeys: passkeyCeremonies(cfg, logger), OIDCIssuer: cfg.publicURL})
 	var stage *instance.StageError
 	switch {
 	case errors.As(err, &stage) && errors.Is(err, token.ErrUnusableKey):
@@ -204,7 +207,7 @@ func wire(ctx context.Context, cfg *config, st store, logger *slog.Logger) (*app
 		return nil, err
 	}
 	return &app{store: st, ring: inst.Ring, svc: inst.Service, revs: inst.Revocations, hasher: hasher,
-		verifier: inst.Verifier, logger: logger}, nil
+		verifier: inst.Verifier, logger: logger, idTokens: inst.IDTokens}, nil
 }
 
 // ready reports whether the database answers and its migrations are
@@ -241,6 +244,7 @@ func (a *app) reloadKeys(ctx context.Context, interval time.Duration) {
 		if err := a.ring.Reload(ctx); err != nil && ctx.Err() == nil {
 			a.logger.Error("reloading signing keys failed", "err", err)
 		}
+		a.reloadIDKeys(ctx)
 	})
 }
 
@@ -270,5 +274,25 @@ func every(ctx context.Context, interval time.Duration, fn func()) {
 		case <-t.C:
 			fn()
 		}
+	}
+}
+
+// jwks returns the published key set: the access-token keys of the ring
+// and, when OpenID Connect is on, the RSA key that signs ID tokens.
+func (a *app) jwks() []byte {
+	if a.idTokens == nil {
+		return a.ring.JWKS()
+	}
+	return a.idTokens.JWKS(a.ring.JWKS())
+}
+
+// reloadIDKeys picks up the ID-token keys added or retired by other
+// instances or by restauth keys rotate, when OpenID Connect is on.
+func (a *app) reloadIDKeys(ctx context.Context) {
+	if a.idTokens == nil {
+		return
+	}
+	if err := a.idTokens.Reload(ctx); err != nil && ctx.Err() == nil {
+		a.logger.Error("reloading ID-token keys failed", "err", err)
 	}
 }

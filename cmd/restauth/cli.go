@@ -233,7 +233,7 @@ func keysRotate(ctx context.Context, in *invocation) error {
 	}
 	fmt.Fprintf(in.stdout, "added key %s: published now, signs from %s; older keys retire after every token they signed has expired\n",
 		k.ID, k.ActivatesAt.UTC().Format(time.RFC3339))
-	return nil
+	return rotateIDKeys(ctx, in, a)
 }
 
 func keysList(ctx context.Context, in *invocation) error {

@@ -46,6 +46,8 @@ type config struct {
 	// onConflict and dryRun steer restauth import.
 	onConflict string
 	dryRun     bool
+	// client holds the flags of restauth client add (client.go).
+	client clientOptions
 }
 
 // defaultConfig returns the settings used when no flag or variable is given.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/restauth/restauth/httpapi"
+	"github.com/restauth/restauth/oidc"
 )
 
 func newHandler(w io.Writer, level, format string) (slog.Handler, error) {
@@ -228,6 +229,7 @@ func serve(ctx context.Context, in *invocation) error {
 			if err := a.ring.Reload(bgCtx); err != nil && bgCtx.Err() == nil {
 				logger.Warn("signing key reload on notification failed", "err", err)
 			}
+			a.reloadIDKeys(bgCtx)
 		}, logger)
 	})
 
@@ -243,7 +245,9 @@ func serve(ctx context.Context, in *invocation) error {
 	handler := httpapi.NewServer(httpapi.Config{
 		TrustedProxies: cfg.trustedProxies, CORSOrigins: cfg.corsOrigins,
 		IntrospectClients: cfg.introspectClients, TLS: tlsConfig != nil,
-	}, httpapi.Deps{Service: a.svc, Logger: logger, JWKS: a.ring.JWKS, Ready: a.ready, Observer: observer})
+	}, httpapi.Deps{Service: a.svc, Logger: logger, JWKS: a.jwks, Ready: a.ready, Observer: observer})
+	// The provider's back channel, when --public-url turns it on.
+	handler = oidc.NewServer(oidc.Deps{Service: a.svc, Logger: logger, TrustedProxies: cfg.trustedProxies}, handler)
 	handler, err = cfg.pages.handler(handler, a.svc, logger, tlsConfig != nil, cfg.trustedProxies)
 	if err != nil {
 		return err

@@ -30,6 +30,8 @@ type Store interface {
 	restauth.APIKeyStore
 	restauth.MFAStore
 	restauth.PasskeyStore
+	restauth.OAuthStore
+	token.IDKeyStore
 }
 
 // Options are what differs between instances.
@@ -53,6 +55,10 @@ type Options struct {
 	// Passkeys, when set, turns passkeys on with these ceremonies (the
 	// relying party of the public URL) and the store's passkeys.
 	Passkeys restauth.PasskeyCeremonies
+	// OIDCIssuer, when set, turns the OpenID Connect provider on with this
+	// issuer (the public URL) and the RSA keys that sign ID tokens (the
+	// first is generated when the database has none).
+	OIDCIssuer string
 }
 
 // Instance is a wired Service with the collaborators that the server's
@@ -62,7 +68,13 @@ type Instance struct {
 	Ring        *token.Ring
 	Verifier    *token.Verifier
 	Revocations *restauth.RevocationSet
+	// IDTokens signs ID tokens; nil when OpenID Connect is off.
+	IDTokens *token.IDTokens
 }
+
+// DeviceSecretName names the stored secret that keys the device page's
+// confirmation tokens (restauth.OIDC.DeviceSecret).
+const DeviceSecretName = "oauth-device-token"
 
 // RefreshSecretName names the stored secret that seals refresh-token
 // children during the rotation grace window. Every instance on a database
@@ -102,6 +114,10 @@ func New(ctx context.Context, st Store, opts Options) (*Instance, error) {
 	cfg := opts.Config
 	verifier := token.NewVerifier(ring, token.VerifierOptions{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.Leeway, CacheSize: opts.VerifierCacheSize,
+		// The Service sorts clients' tokens from first-party ones itself:
+		// the userinfo, revocation and introspection endpoints take them,
+		// AuthenticateToken and Introspect refuse them.
+		AcceptClientTokens: true,
 	})
 	revs := opts.Revocations
 	if revs == nil {
@@ -123,8 +139,30 @@ func New(ctx context.Context, st Store, opts Options) (*Instance, error) {
 	if opts.Passkeys != nil {
 		deps.Passkeys, deps.PasskeyCeremonies = st, opts.Passkeys
 	}
+	// The OAuth store is always given, so that a refresh token issued to
+	// an OAuth client is refused at the first-party refresh endpoint even
+	// while the provider is off; the issuer turns the provider on.
+	deps.OIDC.Store = st
+	var idt *token.IDTokens
+	if opts.OIDCIssuer != "" {
+		if idt, err = token.LoadIDTokens(ctx, st, ring); err != nil {
+			return nil, &StageError{"load the ID-token signing keys", err}
+		}
+		deps.OIDC.Issuer, deps.OIDC.IDTokens = opts.OIDCIssuer, idt
+		// The device page's confirmation tokens must verify on every
+		// instance, so their key is one stored secret per database.
+		deviceSecret, err := st.Secret(ctx, DeviceSecretName, func() ([]byte, error) {
+			b := make([]byte, 32)
+			_, err := rand.Read(b)
+			return b, err
+		})
+		if err != nil {
+			return nil, &StageError{"load the device-token secret", err}
+		}
+		deps.OIDC.DeviceSecret = deviceSecret
+	}
 	svc := restauth.NewService(cfg, deps)
-	return &Instance{Service: svc, Ring: ring, Verifier: verifier, Revocations: revs}, nil
+	return &Instance{Service: svc, Ring: ring, Verifier: verifier, Revocations: revs, IDTokens: idt}, nil
 }
 
 // Norm is the Unicode normaliser restauth gives its Service, on
