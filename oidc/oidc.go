@@ -267,6 +267,21 @@ func (s *server) client(r *http.Request, f url.Values) (*restauth.OAuthClient, e
 	return c, nil
 }
 
+// clientRequest reads a back-channel request's form and authenticates its
+// client; on failure it has answered with the OAuth error, and ok is false.
+// Every endpoint a client calls starts with it.
+func (s *server) clientRequest(w http.ResponseWriter, r *http.Request) (f url.Values, client *restauth.OAuthClient, ok bool) {
+	f, err := form(w, r)
+	if err == nil {
+		client, err = s.client(r, f)
+	}
+	if err != nil {
+		s.oauthError(w, r, err)
+		return nil, nil, false
+	}
+	return f, client, true
+}
+
 // tokenResponse is the token endpoint's answer (RFC 6749 5.1).
 type tokenResponse struct {
 	AccessToken  string `json:"access_token"`
@@ -278,18 +293,15 @@ type tokenResponse struct {
 }
 
 func (s *server) token(w http.ResponseWriter, r *http.Request) {
-	f, err := form(w, r)
-	if err != nil {
-		s.oauthError(w, r, err)
-		return
-	}
-	client, err := s.client(r, f)
-	if err != nil {
-		s.oauthError(w, r, err)
+	f, client, ok := s.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	meta := restauth.ClientMeta{IP: clientip.Resolve(r, s.proxies), UserAgent: r.UserAgent()}
-	var tok *restauth.OAuthTokens
+	var (
+		tok *restauth.OAuthTokens
+		err error
+	)
 	switch f.Get("grant_type") {
 	case restauth.GrantAuthorizationCode:
 		tok, err = s.svc.ExchangeCode(r.Context(), client, f.Get("code"), f.Get("redirect_uri"), f.Get("code_verifier"), meta)
@@ -358,14 +370,8 @@ func (s *server) userinfo(w http.ResponseWriter, r *http.Request) {
 // revoke serves RFC 7009: the answer is 200 whether or not the token was
 // known, valid or the client's.
 func (s *server) revoke(w http.ResponseWriter, r *http.Request) {
-	f, err := form(w, r)
-	if err != nil {
-		s.oauthError(w, r, err)
-		return
-	}
-	client, err := s.client(r, f)
-	if err != nil {
-		s.oauthError(w, r, err)
+	f, client, ok := s.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	if f.Get("token") == "" {
@@ -382,14 +388,8 @@ func (s *server) revoke(w http.ResponseWriter, r *http.Request) {
 
 // introspect serves RFC 7662 to registered clients.
 func (s *server) introspect(w http.ResponseWriter, r *http.Request) {
-	f, err := form(w, r)
-	if err != nil {
-		s.oauthError(w, r, err)
-		return
-	}
-	client, err := s.client(r, f)
-	if err != nil {
-		s.oauthError(w, r, err)
+	f, client, ok := s.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	c, active, err := s.svc.IntrospectOAuth(r.Context(), client, f.Get("token"))
@@ -422,14 +422,8 @@ func (s *server) introspect(w http.ResponseWriter, r *http.Request) {
 
 // deviceAuthorization is the device authorization endpoint (RFC 8628 3.1).
 func (s *server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
-	f, err := form(w, r)
-	if err != nil {
-		s.oauthError(w, r, err)
-		return
-	}
-	client, err := s.client(r, f)
-	if err != nil {
-		s.oauthError(w, r, err)
+	f, client, ok := s.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	meta := restauth.ClientMeta{IP: clientip.Resolve(r, s.proxies), UserAgent: r.UserAgent()}
