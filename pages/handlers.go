@@ -314,13 +314,20 @@ func (s *server) postSignin(w http.ResponseWriter, r *http.Request) {
 // signedIn ends the browser's previous session, if any, sets the new
 // session's cookie and goes where the person was going.
 func (s *server) signedIn(w http.ResponseWriter, r *http.Request, previous *restauth.Principal, sess *restauth.Session, cookie, returnTo string) {
+	s.switchSession(w, r, previous, sess, cookie)
+	redirect(w, r, safeReturn(returnTo, pathAccount))
+}
+
+// switchSession ends the browser's previous session, if any, once the new
+// one is open, and sets the new one's cookie: every way of signing in
+// (password, second step, passkey) ends the same way.
+func (s *server) switchSession(w http.ResponseWriter, r *http.Request, previous *restauth.Principal, sess *restauth.Session, cookie string) {
 	if previous != nil {
 		if err := s.svc.Logout(r.Context(), previous); err != nil && !errors.Is(err, restauth.ErrNotFound) {
 			s.log.WarnContext(r.Context(), "previous browser session not ended", "err", err)
 		}
 	}
 	s.setCookie(w, r, cookie, sess.ExpiresAt)
-	redirect(w, r, safeReturn(returnTo, pathAccount))
 }
 
 func (s *server) postSignout(w http.ResponseWriter, r *http.Request) {

@@ -217,12 +217,7 @@ func (s *server) postSigninPasskey(w http.ResponseWriter, r *http.Request) {
 		s.passkeyFail(w, r, err)
 		return
 	}
-	if previous != nil {
-		if err := s.svc.Logout(ctx, previous); err != nil && !errors.Is(err, restauth.ErrNotFound) {
-			s.log.WarnContext(ctx, "previous browser session not ended", "err", err)
-		}
-	}
-	s.setCookie(w, r, cookie, sess.ExpiresAt)
+	s.switchSession(w, r, previous, sess, cookie)
 	writeJSON(w, http.StatusOK, doneBody{Redirect: safeReturn(in.ReturnTo, pathAccount)})
 }
 
@@ -265,12 +260,7 @@ func (s *server) postMFAPasskey(w http.ResponseWriter, r *http.Request) {
 		s.passkeyFail(w, r, err)
 		return
 	}
-	if previous != nil {
-		if err := s.svc.Logout(ctx, previous); err != nil && !errors.Is(err, restauth.ErrNotFound) {
-			s.log.WarnContext(ctx, "previous browser session not ended", "err", err)
-		}
-	}
-	s.setCookie(w, r, cookie, sess.ExpiresAt)
+	s.switchSession(w, r, previous, sess, cookie)
 	writeJSON(w, http.StatusOK, doneBody{Redirect: safeReturn(in.ReturnTo, pathAccount)})
 }
 
