@@ -3,6 +3,7 @@ package oidc_test
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -44,6 +45,27 @@ type env struct {
 	other   *restauth.OAuthClient // Confidential, trusted, another secret.
 	oSecret string
 	pub     *restauth.OAuthClient // Public, asks for consent.
+	db      *sql.DB
+}
+
+// snapshot reads every stored row, to show that a refused request stored
+// nothing.
+func (e *env) snapshot() teststore.Snapshot {
+	e.t.Helper()
+	s, err := teststore.TakeSnapshot(context.Background(), e.db)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return s
+}
+
+// unchanged fails the test when a table other than those in except holds
+// other rows than in before.
+func (e *env) unchanged(what string, before teststore.Snapshot, except ...string) {
+	e.t.Helper()
+	if changed := before.Diff(e.snapshot(), except...); len(changed) > 0 {
+		e.t.Errorf("%s: tables %v changed, want nothing stored", what, changed)
+	}
 }
 
 func newEnv(t *testing.T) *env {
@@ -60,7 +82,7 @@ func newEnvOn(t *testing.T, kind teststore.Kind) *env {
 // newEnvConfig is newEnvOn with the Service's configuration cfg.
 func newEnvConfig(t *testing.T, kind teststore.Kind, cfg restauth.Config) *env {
 	t.Helper()
-	st, _ := kind.Open(t)
+	st, db := kind.Open(t)
 	// The issuer is the test server's URL, known only once it listens.
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
@@ -76,7 +98,7 @@ func newEnvConfig(t *testing.T, kind teststore.Kind, cfg restauth.Config) *env {
 	h = oidc.NewServer(oidc.Deps{Service: svc}, h)
 	h = pages.NewServer(pages.Config{}, pages.Deps{Service: svc}, h)
 	srv.Config.Handler = h
-	e := &env{t: t, srv: srv, svc: svc}
+	e := &env{t: t, srv: srv, svc: svc, db: db}
 	ctx := context.Background()
 	if _, err := svc.AddUser(ctx, "alice", "correct horse battery"); err != nil {
 		t.Fatal(err)
@@ -309,7 +331,9 @@ func TestRedirectURIExact(t *testing.T) {
 		{"unknown client", "nope", redirect},
 		{"no client", "", redirect},
 	} {
+		before := e.snapshot()
 		r := e.get(c, "/oauth/authorize?"+authQuery(tt.client, "redirect_uri", tt.uri, "client_id", tt.client).Encode())
+		e.unchanged(tt.name, before, "counters")
 		if r.status != http.StatusBadRequest || r.header.Get("Location") != "" || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
 			t.Errorf("%s: %d Location %q type %q, want a 400 error page and no redirect", tt.name, r.status, r.header.Get("Location"), r.header.Get("Content-Type"))
 		}
@@ -342,7 +366,9 @@ func TestAuthorizeErrorsRedirect(t *testing.T) {
 		{"unknown scope", []string{"scope", "openid admin"}, "invalid_scope"},
 		{"prompt=none, signed out", []string{"prompt", "none"}, "login_required"},
 	} {
+		before := e.snapshot()
 		r := e.get(c, "/oauth/authorize?"+authQuery(e.pub.ID, tt.extra...).Encode())
+		e.unchanged(tt.name, before, "counters")
 		loc := r.location()
 		if r.status != http.StatusSeeOther || loc == nil || loc.Host != "app.example" {
 			t.Errorf("%s: %d to %v, want a redirect to the client", tt.name, r.status, r.header.Get("Location"))
@@ -361,6 +387,7 @@ func TestTokenEndpoint(t *testing.T) {
 
 	// Wrong secret, secret in the query string, public client_credentials.
 	code := e.code(c, e.conf.ID)
+	before := e.snapshot()
 	r := e.exchange(code, e.conf.ID, e.secret+"x")
 	if r.status != 401 || r.json(t)["error"] != "invalid_client" || r.header.Get("WWW-Authenticate") == "" {
 		t.Errorf("wrong secret: %d %s, want 401 invalid_client with a challenge", r.status, r.body)
@@ -386,6 +413,8 @@ func TestTokenEndpoint(t *testing.T) {
 	if r := e.exchange(code, e.other.ID, e.oSecret); r.status != 400 || r.json(t)["error"] != "invalid_grant" {
 		t.Errorf("another client: %d %s, want invalid_grant", r.status, r.body)
 	}
+	// None of the refusals above used the code or opened a session.
+	e.unchanged("refused token requests", before, "counters")
 	r = e.exchange(code, e.conf.ID, e.secret)
 	if r.status != 200 || r.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("exchange: %d %s (Cache-Control %q), want 200 no-store", r.status, r.body, r.header.Get("Cache-Control"))
