@@ -73,19 +73,7 @@ func (s *server) postDevice(w http.ResponseWriter, r *http.Request) {
 	v.User = p.Username
 	d, client, err := s.svc.DeviceRequest(r.Context(), p, r.PostForm.Get("user_code"), s.meta(r))
 	if err != nil {
-		status := http.StatusBadRequest
-		switch restauth.ErrorCode(err) {
-		case restauth.ENotFound:
-			v.Alert = msg("err_device_code")
-		case restauth.ETooManyRequests:
-			status = http.StatusTooManyRequests
-			v.Alert = msg("err_device_too_many")
-		default:
-			s.fail(w, r, err)
-			return
-		}
-		v.Device = deviceView{Step: "enter"}
-		s.render(w, r, status, "device", v)
+		s.deviceRefused(w, r, v, err)
 		return
 	}
 	v.Device = deviceView{Step: "confirm", UserCode: restauth.FormatUserCode(d.UserCode), Client: client.Name,
@@ -107,28 +95,36 @@ func (s *server) postDeviceDecide(w http.ResponseWriter, r *http.Request) {
 	v := s.newView(r, "title_device")
 	v.User = p.Username
 	err := s.svc.DecideDevice(r.Context(), p, sess, r.PostForm.Get("user_code"), r.PostForm.Get("device_token"), approve, s.meta(r))
+	if restauth.ErrorCode(err) == restauth.EForbidden {
+		// The confirmation was not shown to this browser session.
+		v := s.newView(r, "title_error")
+		v.Text = msg("err_consent_session")
+		s.render(w, r, http.StatusForbidden, "error", v)
+		return
+	}
 	if err != nil {
-		status := http.StatusBadRequest
-		switch restauth.ErrorCode(err) {
-		case restauth.EForbidden:
-			// The confirmation was not shown to this browser session.
-			v := s.newView(r, "title_error")
-			v.Text = msg("err_consent_session")
-			s.render(w, r, http.StatusForbidden, "error", v)
-			return
-		case restauth.ENotFound:
-			v.Alert = msg("err_device_code")
-		case restauth.ETooManyRequests:
-			status = http.StatusTooManyRequests
-			v.Alert = msg("err_device_too_many")
-		default:
-			s.fail(w, r, err)
-			return
-		}
-		v.Device = deviceView{Step: "enter"}
-		s.render(w, r, status, "device", v)
+		s.deviceRefused(w, r, v, err)
 		return
 	}
 	v.Device = deviceView{Step: "done", Approved: approve}
 	s.render(w, r, http.StatusOK, "device", v)
+}
+
+// deviceRefused shows the code form again with why a user code was refused:
+// unknown or expired (400), or too many tries (429). Any other error is the
+// pages' usual failure.
+func (s *server) deviceRefused(w http.ResponseWriter, r *http.Request, v *view, err error) {
+	status := http.StatusBadRequest
+	switch restauth.ErrorCode(err) {
+	case restauth.ENotFound:
+		v.Alert = msg("err_device_code")
+	case restauth.ETooManyRequests:
+		status = http.StatusTooManyRequests
+		v.Alert = msg("err_device_too_many")
+	default:
+		s.fail(w, r, err)
+		return
+	}
+	v.Device = deviceView{Step: "enter"}
+	s.render(w, r, status, "device", v)
 }
