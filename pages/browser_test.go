@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/restauth/restauth/internal/browsertest"
 )
 
 // The browser tests drive a real headless Chromium through the pages. They
@@ -25,67 +25,10 @@ import (
 // names a folder (docs/pages) to save a light and a dark screenshot of each
 // page to.
 
-// chromiumPath finds Chromium or skips (or fails, in CI).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("RESTAUTH_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
-		if p == "" {
-			continue
-		}
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	const how = "Chromium not found: install it (Debian: apt-get update && apt-get install -y chromium) or set RESTAUTH_CHROMIUM to its path"
-	if os.Getenv("RESTAUTH_TEST_BROWSER") == "1" {
-		t.Fatal(how + "; RESTAUTH_TEST_BROWSER=1 makes this a failure")
-	}
-	t.Skip(how)
-	return ""
-}
-
-// newBrowser starts a headless Chromium with a fresh profile and no
-// background networking (the test machine may have no internet, and the
-// browser must only talk to the test servers).
+// newBrowser starts a headless Chromium (see internal/browsertest).
 func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
-	path := chromiumPath(t)
-	// The profile is not t.TempDir: Chromium's helper processes may still
-	// write to it for a moment after the browser is stopped, and
-	// t.TempDir's cleanup fails the test on a folder that is not empty.
-	profile, err := os.MkdirTemp("", "restauth-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := append([]chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		// Without site isolation the frames of other sites share the
-		// page's process, so that its frame tree shows what they rendered.
-		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter,AutofillServerCommunication,IsolateOrigins,site-per-process"),
-		chromedp.Flag("disable-site-isolation-trials", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(900, 800),
-	}, extra...)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() {
-		cancelTimeout()
-		cancel()
-		cancelAlloc()
-		removeProfile(t, profile)
-	})
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(900, 800)); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	return ctx
+	return browsertest.New(t, extra...)
 }
 
 // b wraps a browser tab with the test's checks.
@@ -420,18 +363,4 @@ func TestBrowserCrossSitePost(t *testing.T) {
 		t.Errorf("%d users after a cross-site sign-up, want 0", len(users))
 	}
 	br.check("cross-site")
-}
-
-// removeProfile deletes Chromium's profile folder, retrying while the
-// browser's last processes exit; a folder that outlives the retries is
-// only logged, as it says nothing about the pages.
-func removeProfile(t *testing.T, dir string) {
-	var err error
-	for range 20 {
-		if err = os.RemoveAll(dir); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Logf("Chromium profile %s left behind: %v", dir, err)
 }

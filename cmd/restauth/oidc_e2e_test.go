@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/restauth/restauth/internal/browsertest"
 	"golang.org/x/oauth2"
 )
 
@@ -152,32 +151,13 @@ func (rp *relyingParty) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// chromium finds Chromium, skipping the test without it unless
-// RESTAUTH_TEST_BROWSER=1, as the pages' browser tests do.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("RESTAUTH_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
-		if p == "" {
-			continue
-		}
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("RESTAUTH_TEST_BROWSER") == "1" {
-		t.Fatal("Chromium not found; RESTAUTH_TEST_BROWSER=1 makes this a failure")
-	}
-	t.Skip("Chromium not found: install it or set RESTAUTH_CHROMIUM")
-	return ""
-}
-
 // TestOIDCEndToEnd runs the real server with --public-url, registers a
 // client with restauth client add, and signs a person in to a relying party
 // built on coreos/go-oidc through restauth's sign-in and consent pages in
 // headless Chromium; the relying party verifies the ID token with the
 // published keys, calls userinfo, and then refreshes.
 func TestOIDCEndToEnd(t *testing.T) {
-	path := chromium(t)
+	browsertest.Path(t) // Skip before starting anything when Chromium is missing.
 	dir := t.TempDir()
 	db := filepath.Join(dir, "restauth.db")
 	env := map[string]string{"RESTAUTH_USER_PASSWORD": "correct horse battery"}
@@ -203,22 +183,7 @@ func TestOIDCEndToEnd(t *testing.T) {
 		RedirectURL: rpSrv.URL + "/callback", Scopes: []string{oidc.ScopeOpenID, "profile"}}
 	rp.verifier = provider.Verifier(&oidc.Config{ClientID: clientID})
 
-	profile, err := os.MkdirTemp("", "restauth-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(profile),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-dev-shm-usage", true))
-	bctx, cancel := chromedp.NewContext(actx)
-	bctx, cancelTimeout := context.WithTimeout(bctx, 3*time.Minute)
-	t.Cleanup(func() {
-		cancelTimeout()
-		cancel()
-		cancelAlloc()
-		os.RemoveAll(profile)
-	})
+	bctx := browsertest.New(t)
 	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if _, err := chromedp.RunResponse(bctx, actions...); err != nil {
