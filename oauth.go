@@ -394,8 +394,12 @@ func (s *Service) RegisterOAuthClient(ctx context.Context, spec OAuthClientSpec)
 	if err != nil {
 		return nil, "", err
 	}
-	if c.ID, err = s.deps.NewID(); err != nil {
-		return nil, "", err
+	// An id is typed on command lines (restauth client rotate-secret ID),
+	// where one that began with "-" would be read as a flag.
+	for c.ID == "" || strings.HasPrefix(c.ID, "-") {
+		if c.ID, err = s.deps.NewID(); err != nil {
+			return nil, "", err
+		}
 	}
 	c.CreatedAt = s.deps.Now()
 	var secret string

@@ -587,3 +587,29 @@ func TestRefreshOAuthReuse(t *testing.T) {
 		}
 	})
 }
+
+// TestClientIDNeverLooksLikeAFlag checks that a client id is drawn again
+// when it would begin with "-", which a command line would take for a
+// flag.
+func TestClientIDNeverLooksLikeAFlag(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "ids.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ids := []string{"-dash-first", "plain-second"}
+	deps := restauth.Deps{NewID: func() (string, error) {
+		id := ids[0]
+		ids = ids[1:]
+		return id, nil
+	}}
+	deps.OIDC.Store = st
+	svc := restauth.NewService(restauth.DefaultConfig(), deps)
+	c, _, err := svc.RegisterOAuthClient(context.Background(), restauth.OAuthClientSpec{Name: "CLI", RedirectURIs: []string{"https://app.example/cb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ID != "plain-second" {
+		t.Errorf("client id = %q, want %q (the id beginning with a dash drawn again)", c.ID, "plain-second")
+	}
+}

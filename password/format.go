@@ -216,13 +216,16 @@ func argon2Problem(memory, time uint32, threads, saltLen, keyLen uint64, lim *li
 }
 
 func (h *argon2Hash) verify(password string) (bool, error) {
-	pw := []byte(norm.NFKC.String(password))
-	var key []byte
-	if h.variant == "argon2id" {
-		key = argon2.IDKey(pw, h.salt, h.time, h.memory, h.threads, uint32(len(h.key)))
-	} else {
-		key = argon2.Key(pw, h.salt, h.time, h.memory, h.threads, uint32(len(h.key)))
-	}
+	return h.verifyWith(password, (*keyRequest).key)
+}
+
+// verifyWith is verify with the key computed by derive, which a Hasher
+// points at its hashing worker.
+func (h *argon2Hash) verifyWith(password string, derive func(*keyRequest) []byte) (bool, error) {
+	key := derive(&keyRequest{
+		id2: h.variant == "argon2id", time: h.time, memory: h.memory, threads: h.threads,
+		keyLen: uint32(len(h.key)), salt: h.salt, password: []byte(norm.NFKC.String(password)),
+	})
 	return subtle.ConstantTimeCompare(key, h.key) == 1, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"os/exec"
 	"strconv"
 	"time"
 
@@ -82,11 +83,15 @@ type Options struct {
 	MaxQueue      int    // Callers waiting for a slot; default 1024.
 	// QueueTimeout is the longest a caller waits for a slot; default 2s.
 	QueueTimeout time.Duration
-	// Nice, when positive, runs computations on MaxConcurrent dedicated
-	// threads with that nice value (1 to 19; Linux only), so that request
-	// handling wins the CPU over hashing. Zero computes on the caller's
-	// goroutine at normal priority.
-	Nice int
+	// Worker, when set, returns the command of a hashing worker process
+	// (one that runs ServeWorker on its standard input and output), and
+	// argon2 keys are computed there. Nil computes them on the caller's
+	// goroutine.
+	Worker func() *exec.Cmd
+	// WorkerError, when set, is told when the worker cannot start or
+	// exits; the Hasher then computes keys itself until a new worker
+	// starts, at most once a second.
+	WorkerError func(error)
 }
 
 // Hasher hashes new passwords with argon2id and verifies every supported
@@ -95,12 +100,13 @@ type Options struct {
 type Hasher struct {
 	params Params
 	gate   *Gate
-	low    *lowPriority // Nil when computations run on the caller.
+	worker *worker // Nil when keys are computed in this process.
 }
 
 // New returns a Hasher configured by opts. It panics if the resulting
 // parameters are invalid; call Params.Validate first when they come from
-// configuration.
+// configuration. A Hasher with a Worker starts it on the first hash; Close
+// stops it.
 func New(opts Options) *Hasher {
 	p := opts.Params.withDefaults()
 	if err := p.Validate(); err != nil {
@@ -110,20 +116,30 @@ func New(opts Options) *Hasher {
 		params: p,
 		gate:   NewGate(opts.MaxConcurrent, opts.MaxQueue, opts.QueueTimeout),
 	}
-	if opts.Nice > 0 {
-		h.low = newLowPriority(cap(h.gate.slots), min(opts.Nice, 19))
+	if opts.Worker != nil {
+		h.worker = newWorker(opts.Worker, opts.WorkerError)
 	}
 	return h
 }
 
-// compute runs f, a hash computation admitted by the gate, on a
-// low-priority thread when the Hasher has them.
-func (h *Hasher) compute(f func()) {
-	if h.low == nil {
-		f()
-		return
+// Close stops the hashing worker, if any, once it has answered the
+// computations in flight, and waits for it to exit. Hashing after Close
+// computes in this process.
+func (h *Hasher) Close() {
+	if h.worker != nil {
+		h.worker.close()
 	}
-	h.low.run(f)
+}
+
+// argon2Key computes req's key in the worker process when the Hasher has
+// one that runs, and here otherwise.
+func (h *Hasher) argon2Key(req *keyRequest) []byte {
+	if h.worker != nil {
+		if key, err := h.worker.key(*req); err == nil && key != nil {
+			return key
+		}
+	}
+	return req.key()
 }
 
 // Saturated reports whether a hash requested now would be refused with a
@@ -157,9 +173,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer h.gate.Release()
-	var encoded string
-	h.compute(func() { encoded = hashArgon2id(password, salt, h.params) })
-	return encoded, nil
+	return hashArgon2id(password, salt, h.params, h.argon2Key), nil
 }
 
 // Verify reports whether password matches encoded, and, when it does,
@@ -181,7 +195,11 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 	if err := h.gate.Acquire(ctx); err != nil {
 		return false, false, err
 	}
-	h.compute(func() { ok, err = parsed.verify(password) })
+	if a, isArgon2 := parsed.(*argon2Hash); isArgon2 {
+		ok, err = a.verifyWith(password, h.argon2Key)
+	} else {
+		ok, err = parsed.verify(password)
+	}
 	h.gate.Release()
 	if err != nil || !ok {
 		return false, false, err
@@ -214,10 +232,13 @@ func NeedsRehash(encoded string, p Params) bool {
 	return err != nil || !parsed.current(p)
 }
 
-// hashArgon2id hashes the NFKC form of password with salt and p, and
-// returns the PHC string.
-func hashArgon2id(password string, salt []byte, p Params) string {
-	key := argon2.IDKey([]byte(norm.NFKC.String(password)), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+// hashArgon2id hashes the NFKC form of password with salt and p, the key
+// computed by derive, and returns the PHC string.
+func hashArgon2id(password string, salt []byte, p Params, derive func(*keyRequest) []byte) string {
+	key := derive(&keyRequest{
+		id2: true, time: p.Time, memory: p.Memory, threads: p.Threads, keyLen: p.KeyLen,
+		salt: salt, password: []byte(norm.NFKC.String(password)),
+	})
 	b := make([]byte, 0, 64+base64.RawStdEncoding.EncodedLen(len(salt)+len(key)))
 	b = append(b, "$argon2id$v="...)
 	b = strconv.AppendInt(b, argon2.Version, 10)

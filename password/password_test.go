@@ -260,27 +260,3 @@ func BenchmarkVerifyDefault(b *testing.B) {
 		}
 	}
 }
-
-func TestLowPriorityHasher(t *testing.T) {
-	h := New(Options{Params: Params{Memory: 64, Time: 1, Threads: 1}, MaxConcurrent: 2, Nice: 10})
-	ctx := context.Background()
-	enc, err := h.Hash(ctx, "correct horse battery")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ok, _, err := h.Verify(ctx, "correct horse battery", enc)
-	if err != nil || !ok {
-		t.Fatalf("Verify on a low-priority thread = %v, %v; want true, nil", ok, err)
-	}
-	if runtime.GOOS == "linux" {
-		// The workers' threads, not this one, carry the nice value.
-		var nice int
-		h.low.run(func() { nice = threadNice(t) })
-		if nice != 10 {
-			t.Errorf("worker thread nice = %d, want 10", nice)
-		}
-		if own := threadNice(t); own != 0 {
-			t.Errorf("caller thread nice = %d, want 0: the nice value leaked", own)
-		}
-	}
-}

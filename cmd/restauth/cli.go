@@ -35,9 +35,9 @@ func toolApp(ctx context.Context, in *invocation) (*app, error) {
 	if err != nil {
 		return nil, openErr(in.cfg.db, err)
 	}
-	// One hash at a time, at normal priority: a command adds one user.
+	// One hash at a time, in this process: a command adds one user.
 	opts := in.cfg.hash
-	opts.MaxConcurrent, opts.Nice = 1, 0
+	opts.MaxConcurrent = 1
 	hasher := password.New(opts)
 	svc := restauth.NewService(in.cfg.domain, restauth.Deps{
 		Users: st, Sessions: st, Counters: st, APIKeys: st, Hasher: hasher,

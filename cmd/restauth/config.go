@@ -37,6 +37,10 @@ type config struct {
 
 	domain restauth.Config
 	hash   password.Options
+	// hashWorker runs hash computations in a child process at nice
+	// hashNice (serve only).
+	hashWorker bool
+	hashNice   int
 
 	shutdownTimeout   time.Duration
 	readHeaderTimeout time.Duration
@@ -64,8 +68,9 @@ func defaultConfig() *config {
 			MaxConcurrent: runtime.NumCPU(),
 			MaxQueue:      password.DefaultMaxQueue,
 			QueueTimeout:  2 * time.Second,
-			Nice:          5,
 		},
+		hashWorker:        true,
+		hashNice:          defaultHashNice,
 		shutdownTimeout:   10 * time.Second,
 		readHeaderTimeout: 5 * time.Second,
 		revocationSync:    time.Second,
@@ -207,7 +212,9 @@ var flagTable = []*flagDef{
 	intFlag("hash-concurrency", "password hashes computed at once (the admission gate; default: the number of CPUs)", 1, 4096, func(c *config) *int { return &c.hash.MaxConcurrent }),
 	intFlag("hash-queue", "password hashes waiting for a slot before 503 (0 selects the default)", 0, 1<<20, func(c *config) *int { return &c.hash.MaxQueue }),
 	durationFlag("hash-wait", "longest wait for a hashing slot before 503 (0 selects the default)", 0, func(c *config) *time.Duration { return &c.hash.QueueTimeout }),
-	intFlag("hash-nice", "nice value of the password-hashing threads, so request handling wins the CPU over a login flood (0: hash at normal priority; Linux only)", 0, 19, func(c *config) *int { return &c.hash.Nice }),
+	boolFlag("hash-worker", "compute password hashes in a child process at a lower priority, so that request handling wins the CPU over a login flood (--hash-worker=false: hash in the server process)",
+		func(c *config) *bool { return &c.hashWorker }),
+	intFlag("hash-nice", "nice value of the hashing worker process (0: normal priority; Linux only)", 0, 19, func(c *config) *int { return &c.hashNice }),
 
 	addrFlag("metrics-addr", "serve Prometheus metrics at http://HOST:PORT/metrics (empty: off; loopback only unless --metrics-public)",
 		func(c *config) *string { return &c.metricsAddr }),

@@ -178,6 +178,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return nil
 	case "--version", "-version":
 		args[0] = "version"
+	case workerCommand:
+		return hashWorker(args[1:], stdin, stdout, stderr)
 	}
 	if strings.HasPrefix(args[0], "-") {
 		// Flags without a command are serve's.

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,10 +32,6 @@ func newHandler(w io.Writer, level, format string) (slog.Handler, error) {
 	}
 	return nil, fmt.Errorf("--log-format must be text or json")
 }
-
-// baseProcs is the processor count the runtime chose at start (the CPUs,
-// or the container's CPU quota).
-var baseProcs = runtime.GOMAXPROCS(0)
 
 type ctxKey int
 
@@ -170,12 +165,9 @@ func serve(ctx context.Context, in *invocation) error {
 		lt.stopped("logs")
 	}()
 
-	if cfg.hash.Nice > 0 {
-		// Each low-priority hashing thread holds a scheduler processor
-		// while it computes; one more processor per hashing slot keeps
-		// request handling from waiting for them, and the kernel decides
-		// who gets the CPU.
-		runtime.GOMAXPROCS(baseProcs + cfg.hash.MaxConcurrent)
+	if cfg.hashWorker {
+		cfg.hash.Worker = workerCmd(cfg.hashNice, cfg.hash.MaxConcurrent, in.stderr)
+		cfg.hash.WorkerError = func(err error) { logger.Warn("hashing worker", "err", err) }
 	}
 	tuneGC(logger, in.getenv, cfg.hash)
 	start := time.Now()
@@ -208,6 +200,8 @@ func serve(ctx context.Context, in *invocation) error {
 		stopBG()
 		bg.Wait()
 		a.ring.Wait()
+		// HTTP has stopped: no hash is wanted any more.
+		a.hasher.Close()
 		lt.stopped("background")
 	}()
 	lt.goroutine(&bg, func() { a.reloadKeys(bgCtx, cfg.keyReload) })

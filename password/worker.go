@@ -1,0 +1,373 @@
+package password
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// A hashing worker is a child process that computes argon2 keys for a
+// Hasher, so that the kernel can run hashing at a lower priority than
+// request handling. Inside one Go process this cannot be arranged:
+// golang.org/x/crypto/argon2 computes each lane and slice of a hash on a
+// goroutine of its own, and the Go scheduler runs goroutines on any thread,
+// so a nice value set on one thread does not follow the computation. A
+// whole process can be niced, and every thread it ever starts inherits the
+// value.
+//
+// Parent and worker speak over the worker's standard input and output. A
+// request frame is a 4-byte big-endian body length and a body of:
+//
+//	id       8 bytes, echoed in the answer
+//	variant  1 byte: 1 for argon2id, 0 for argon2i
+//	time     4 bytes
+//	memory   4 bytes, KiB
+//	threads  1 byte
+//	keyLen   4 bytes
+//	saltLen  2 bytes, then the salt
+//	the password, already normalised: the rest of the body
+//
+// An answer frame is a 4-byte body length and a body of the 8-byte id, a
+// status byte (0: the key follows; 1: the request was refused) and the key.
+// Requests are answered in any order, as their computations finish.
+
+// maxFrame bounds a frame's body. A password is at most MaxPasswordBytes
+// before NFKC normalisation, which can lengthen text at most eighteenfold.
+const maxFrame = 64 << 10
+
+// errWorkerGone is given to the callers whose computation was in flight
+// when the worker exited; the Hasher then computes the key itself.
+var errWorkerGone = errors.New("password: hashing worker exited")
+
+// keyRequest is one argon2 computation.
+type keyRequest struct {
+	id       uint64
+	id2      bool // argon2id; argon2i otherwise.
+	time     uint32
+	memory   uint32
+	threads  uint8
+	keyLen   uint32
+	salt     []byte
+	password []byte
+}
+
+const requestHeader = 8 + 1 + 4 + 4 + 1 + 4 + 2
+
+func (r *keyRequest) appendFrame(b []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(requestHeader+len(r.salt)+len(r.password)))
+	b = binary.BigEndian.AppendUint64(b, r.id)
+	v := byte(0)
+	if r.id2 {
+		v = 1
+	}
+	b = append(b, v)
+	b = binary.BigEndian.AppendUint32(b, r.time)
+	b = binary.BigEndian.AppendUint32(b, r.memory)
+	b = append(b, r.threads)
+	b = binary.BigEndian.AppendUint32(b, r.keyLen)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(r.salt)))
+	b = append(b, r.salt...)
+	return append(b, r.password...)
+}
+
+// readFrame reads one frame's body.
+func readFrame(r *bufio.Reader) ([]byte, error) {
+	var n [4]byte
+	if _, err := io.ReadFull(r, n[:]); err != nil {
+		return nil, err
+	}
+	size := binary.BigEndian.Uint32(n[:])
+	if size > maxFrame {
+		return nil, fmt.Errorf("password: worker frame of %d bytes, over %d", size, maxFrame)
+	}
+	body := make([]byte, size)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return nil, io.ErrUnexpectedEOF
+	}
+	return body, nil
+}
+
+// parseRequest decodes a request body. Its id is returned even when the
+// rest is refused, so that the refusal can be answered.
+func parseRequest(body []byte) (keyRequest, error) {
+	var r keyRequest
+	if len(body) < 8 {
+		return r, errors.New("password: worker request too short for its id")
+	}
+	r.id = binary.BigEndian.Uint64(body)
+	if len(body) < requestHeader {
+		return r, errors.New("password: worker request too short")
+	}
+	switch body[8] {
+	case 0:
+	case 1:
+		r.id2 = true
+	default:
+		return r, fmt.Errorf("password: worker request for argon2 variant %d", body[8])
+	}
+	r.time = binary.BigEndian.Uint32(body[9:])
+	r.memory = binary.BigEndian.Uint32(body[13:])
+	r.threads = body[17]
+	r.keyLen = binary.BigEndian.Uint32(body[18:])
+	saltLen := int(binary.BigEndian.Uint16(body[22:]))
+	rest := body[requestHeader:]
+	if saltLen > len(rest) {
+		return r, errors.New("password: worker request salt runs past the frame")
+	}
+	r.salt, r.password = rest[:saltLen], rest[saltLen:]
+	// The worker holds the same limits as verification, so a request can
+	// never make it allocate or compute more than a stored hash could.
+	if problem, _ := argon2Problem(r.memory, r.time, uint64(r.threads), uint64(saltLen), uint64(r.keyLen), &defaultLimits); problem != "" {
+		return r, errors.New("password: worker request refused: " + problem)
+	}
+	return r, nil
+}
+
+// key computes the request's argon2 key in this process.
+func (r *keyRequest) key() []byte {
+	if r.id2 {
+		return argon2.IDKey(r.password, r.salt, r.time, r.memory, r.threads, r.keyLen)
+	}
+	return argon2.Key(r.password, r.salt, r.time, r.memory, r.threads, r.keyLen)
+}
+
+func appendAnswer(b []byte, id uint64, key []byte) []byte {
+	status := byte(0)
+	if key == nil {
+		status = 1
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(8+1+len(key)))
+	b = binary.BigEndian.AppendUint64(b, id)
+	b = append(b, status)
+	return append(b, key...)
+}
+
+func parseAnswer(body []byte) (id uint64, key []byte, err error) {
+	if len(body) < 9 {
+		return 0, nil, errors.New("password: worker answer too short")
+	}
+	id = binary.BigEndian.Uint64(body)
+	switch body[8] {
+	case 0:
+		return id, body[9:], nil
+	case 1:
+		return id, nil, nil
+	}
+	return 0, nil, fmt.Errorf("password: worker answer with status %d", body[8])
+}
+
+// ServeWorker is the hashing worker's side: it reads requests from r,
+// computes each on a goroutine of its own, and writes the answers to w,
+// until r ends. It then waits for the computations in flight, answers
+// them, and returns nil; a malformed frame ends it with an error. The
+// parent bounds how many requests are in flight at once.
+//
+// Call it from a process made for it (restauth runs it as the hidden
+// "hash-worker" command), after SetProcessNice when hashing is to yield to
+// request handling.
+func ServeWorker(r io.Reader, w io.Writer) error {
+	br := bufio.NewReader(r)
+	var (
+		mu sync.Mutex // Serialises answers.
+		wg sync.WaitGroup
+		we error // The first write error; later answers are dropped.
+	)
+	answer := func(id uint64, key []byte) {
+		frame := appendAnswer(make([]byte, 0, 13+len(key)), id, key)
+		mu.Lock()
+		defer mu.Unlock()
+		if we == nil {
+			_, we = w.Write(frame)
+		}
+	}
+	var err error
+	for {
+		var body []byte
+		body, err = readFrame(br)
+		if err != nil {
+			break
+		}
+		req, perr := parseRequest(body)
+		if perr != nil {
+			if len(body) < 8 {
+				err = perr
+				break
+			}
+			answer(req.id, nil)
+			continue
+		}
+		wg.Go(func() { answer(req.id, req.key()) })
+	}
+	wg.Wait()
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
+
+// worker is the parent's side: it starts the worker process when a key is
+// first needed, sends it requests, and hands each answer to its caller. A
+// worker that exits is started again on a later request, at most once a
+// second; meanwhile, and for the calls in flight when it exited, the
+// Hasher computes in its own process.
+type worker struct {
+	command      func() *exec.Cmd
+	onError      func(error)
+	restartDelay time.Duration
+
+	mu      sync.Mutex
+	proc    *workerProc // Nil when no worker runs.
+	nextID  uint64
+	retryAt time.Time // No start before this, after a failure.
+	closed  bool
+	readers sync.WaitGroup // One reader per worker process started.
+}
+
+// workerProc is one started worker process.
+type workerProc struct {
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	pending map[uint64]chan []byte // Guarded by worker.mu.
+	buf     []byte                 // Frame buffer, guarded by worker.mu.
+}
+
+// restartDelay is the least time between a worker's failure and the next
+// start, so that a worker that cannot run does not cost a fork per hash.
+const restartDelay = time.Second
+
+func newWorker(command func() *exec.Cmd, onError func(error)) *worker {
+	if onError == nil {
+		onError = func(error) {}
+	}
+	return &worker{command: command, onError: onError, restartDelay: restartDelay}
+}
+
+// key has the worker compute req's key. It returns an error, and the
+// caller computes the key itself, when no worker runs or the worker exits
+// before answering. A refused request gives a nil key and no error; the
+// Hasher never sends one, since it checks the same limits first.
+func (w *worker) key(req keyRequest) ([]byte, error) {
+	ch := make(chan []byte, 1)
+	w.mu.Lock()
+	p, err := w.running()
+	if err != nil {
+		w.mu.Unlock()
+		return nil, err
+	}
+	w.nextID++
+	req.id = w.nextID
+	p.pending[req.id] = ch
+	p.buf = req.appendFrame(p.buf[:0])
+	// A frame of a few hundred bytes fits the pipe's buffer, and the
+	// worker reads without waiting for its computations, so the write
+	// does not hold the lock for long.
+	if _, err := p.stdin.Write(p.buf); err != nil {
+		delete(p.pending, req.id)
+		w.mu.Unlock()
+		return nil, err
+	}
+	w.mu.Unlock()
+	key, ok := <-ch
+	if !ok {
+		return nil, errWorkerGone
+	}
+	return key, nil
+}
+
+// running returns the worker process, starting it if none runs. It is
+// called with w.mu held.
+func (w *worker) running() (*workerProc, error) {
+	if w.closed {
+		return nil, errors.New("password: hasher closed")
+	}
+	if w.proc != nil {
+		return w.proc, nil
+	}
+	if time.Now().Before(w.retryAt) {
+		return nil, errWorkerGone
+	}
+	cmd := w.command()
+	stdin, err := cmd.StdinPipe()
+	if err == nil {
+		var stdout io.ReadCloser
+		if stdout, err = cmd.StdoutPipe(); err == nil {
+			if err = cmd.Start(); err == nil {
+				p := &workerProc{cmd: cmd, stdin: stdin, pending: make(map[uint64]chan []byte)}
+				w.proc = p
+				w.readers.Go(func() { w.read(p, stdout) })
+				return p, nil
+			}
+		}
+	}
+	w.retryAt = time.Now().Add(w.restartDelay)
+	err = fmt.Errorf("password: starting the hashing worker: %w", err)
+	w.onError(err)
+	return nil, err
+}
+
+// read hands the answers of p to their callers until p's output ends, then
+// releases the callers still waiting and reaps the process.
+func (w *worker) read(p *workerProc, stdout io.Reader) {
+	br := bufio.NewReader(stdout)
+	var err error
+	for {
+		var body []byte
+		if body, err = readFrame(br); err != nil {
+			break
+		}
+		var id uint64
+		var key []byte
+		if id, key, err = parseAnswer(body); err != nil {
+			break
+		}
+		w.mu.Lock()
+		ch := p.pending[id]
+		delete(p.pending, id)
+		w.mu.Unlock()
+		if ch != nil {
+			ch <- key
+		}
+	}
+	w.mu.Lock()
+	closing := w.closed
+	if w.proc == p {
+		w.proc = nil
+		if !closing {
+			w.retryAt = time.Now().Add(w.restartDelay)
+		}
+	}
+	for id, ch := range p.pending {
+		close(ch)
+		delete(p.pending, id)
+	}
+	w.mu.Unlock()
+	p.stdin.Close()
+	if err != nil && !errors.Is(err, io.EOF) {
+		// The answers are garbled: stop the process rather than read on.
+		p.cmd.Process.Kill()
+	}
+	werr := p.cmd.Wait()
+	if !closing {
+		w.onError(fmt.Errorf("password: hashing worker exited (%v); hashing in process until it restarts", errors.Join(err, werr)))
+	}
+}
+
+// close ends the worker: it closes the worker's input, so that the worker
+// answers the requests in flight and exits, and waits for that.
+func (w *worker) close() {
+	w.mu.Lock()
+	w.closed = true
+	p := w.proc
+	w.mu.Unlock()
+	if p != nil {
+		p.stdin.Close()
+	}
+	w.readers.Wait()
+}

@@ -1,0 +1,340 @@
+package password
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as the hashing worker: TestMain serves as one
+// when testWorkerEnv names a mode.
+const testWorkerEnv = "RESTAUTH_PASSWORD_TEST_WORKER"
+
+func TestMain(m *testing.M) {
+	switch mode := os.Getenv(testWorkerEnv); {
+	case mode == "":
+		os.Exit(m.Run())
+	case strings.HasPrefix(mode, "nice="):
+		n, _ := strconv.Atoi(strings.TrimPrefix(mode, "nice="))
+		if err := SetProcessNice(n); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		fallthrough
+	case mode == "serve":
+		if err := ServeWorker(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	case mode == "die":
+		// Read one request, then exit without answering it.
+		readFrame(bufio.NewReader(os.Stdin))
+		os.Exit(3)
+	}
+	os.Exit(2)
+}
+
+// testWorker returns a worker command running the test binary in mode.
+func testWorker(t *testing.T, mode string) func() *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() *exec.Cmd {
+		cmd := exec.Command(exe)
+		cmd.Env = []string{testWorkerEnv + "=" + mode}
+		cmd.Stderr = os.Stderr
+		return cmd
+	}
+}
+
+// errorLog collects what a Hasher reports through WorkerError.
+type errorLog struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (l *errorLog) add(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.errs = append(l.errs, err)
+}
+
+func (l *errorLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.errs)
+}
+
+var workerParams = Params{Memory: 64, Time: 1, Threads: 1}
+
+// workerPID returns the pid of h's running worker, or 0.
+func workerPID(h *Hasher) int {
+	h.worker.mu.Lock()
+	defer h.worker.mu.Unlock()
+	if h.worker.proc == nil {
+		return 0
+	}
+	return h.worker.proc.cmd.Process.Pid
+}
+
+func TestWorkerComputesAsInProcess(t *testing.T) {
+	var errs errorLog
+	h := New(Options{Params: workerParams, MaxConcurrent: 4, Worker: testWorker(t, "serve"), WorkerError: errs.add})
+	defer h.Close()
+	ctx := context.Background()
+	const pw = "ｃｏｒｒｅｃｔ horse" // Full-width: normalised before it is sent.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			enc, err := h.Hash(ctx, pw+strconv.Itoa(i))
+			if err != nil {
+				t.Errorf("Hash: %v", err)
+				return
+			}
+			// Check computes in this process: the worker's key must be
+			// the same.
+			if ok, err := Check("correct horse"+strconv.Itoa(i), enc); !ok || err != nil {
+				t.Errorf("Check of a worker's hash = %v, %v; want true, nil", ok, err)
+			}
+			ok, _, err := h.Verify(ctx, pw+strconv.Itoa(i), enc)
+			if !ok || err != nil {
+				t.Errorf("Verify through the worker = %v, %v; want true, nil", ok, err)
+			}
+			ok, _, err = h.Verify(ctx, "wrong", enc)
+			if ok || err != nil {
+				t.Errorf("Verify of a wrong password = %v, %v; want false, nil", ok, err)
+			}
+		})
+	}
+	wg.Wait()
+	// argon2i, a legacy format, goes through the worker too.
+	local := New(Options{Params: workerParams})
+	enc, _ := local.Hash(ctx, "x")
+	argon2i := strings.Replace(enc, "$argon2id$", "$argon2i$", 1)
+	want, _ := Check("x", argon2i)
+	if got, _, err := h.Verify(ctx, "x", argon2i); got != want || err != nil {
+		t.Errorf("argon2i Verify through the worker = %v, %v; want %v, nil (as in process)", got, err, want)
+	}
+	if workerPID(h) == 0 {
+		t.Error("no worker process is running after the hashes")
+	}
+	if n := errs.count(); n != 0 {
+		t.Errorf("WorkerError called %d times (%v); want none", n, errs.errs)
+	}
+}
+
+func TestWorkerNice(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("nice values are set on Linux only")
+	}
+	h := New(Options{Params: workerParams, Worker: testWorker(t, "nice=7")})
+	defer h.Close()
+	if _, err := h.Hash(context.Background(), "pw"); err != nil {
+		t.Fatal(err)
+	}
+	pid := workerPID(h)
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			continue // The thread has exited.
+		}
+		// Field 19 is the nice value; the command name before it may
+		// hold spaces, so count from its closing parenthesis.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if f[16] != "7" {
+			t.Errorf("worker thread %s nice = %s, want 7", task.Name(), f[16])
+		}
+	}
+	if own := ownNice(t); own != 0 {
+		t.Errorf("test process nice = %d, want 0: the worker's value leaked", own)
+	}
+}
+
+// ownNice returns the calling thread's nice value, field 19 of its stat.
+func ownNice(t *testing.T) int {
+	b, err := os.ReadFile("/proc/thread-self/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))[16])
+	return n
+}
+
+func TestWorkerExitFallsBackAndRestarts(t *testing.T) {
+	var errs errorLog
+	h := New(Options{Params: workerParams, Worker: testWorker(t, "serve"), WorkerError: errs.add})
+	defer h.Close()
+	h.worker.restartDelay = 50 * time.Millisecond
+	ctx := context.Background()
+	if _, err := h.Hash(ctx, "pw"); err != nil {
+		t.Fatal(err)
+	}
+	first := workerPID(h)
+	p, _ := os.FindProcess(first)
+	p.Kill()
+	// Until the reader sees the exit, a request may still go to the dead
+	// worker; either way the answer is right.
+	for range 3 {
+		enc, err := h.Hash(ctx, "pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := Check("pw", enc); !ok {
+			t.Fatal("a hash made while the worker was gone does not verify")
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for errs.count() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if errs.count() == 0 {
+		t.Fatal("WorkerError was not told that the worker exited")
+	}
+	time.Sleep(60 * time.Millisecond)
+	if _, err := h.Hash(ctx, "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if second := workerPID(h); second == 0 || second == first {
+		t.Errorf("worker pid after restart = %d, want a new process (first was %d)", second, first)
+	}
+}
+
+func TestWorkerDyingMidRequest(t *testing.T) {
+	var errs errorLog
+	h := New(Options{Params: workerParams, Worker: testWorker(t, "die"), WorkerError: errs.add})
+	defer h.Close()
+	enc, err := h.Hash(context.Background(), "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := Check("pw", enc); !ok {
+		t.Error("the hash computed after the worker died does not verify")
+	}
+	h.Close() // Waits for the reader, which reports the exit first.
+	if errs.count() != 1 || !strings.Contains(errs.errs[0].Error(), "exited") {
+		t.Errorf("WorkerError got %v; want one report of the exit", errs.errs)
+	}
+}
+
+func TestWorkerCannotStart(t *testing.T) {
+	var errs errorLog
+	missing := func() *exec.Cmd { return exec.Command(t.TempDir() + "/no-such-worker") }
+	h := New(Options{Params: workerParams, Worker: missing, WorkerError: errs.add})
+	defer h.Close()
+	for range 3 {
+		enc, err := h.Hash(context.Background(), "pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := Check("pw", enc); !ok {
+			t.Fatal("a hash made without a worker does not verify")
+		}
+	}
+	// One failed start, then no new attempt within the restart delay.
+	if n := errs.count(); n != 1 {
+		t.Errorf("WorkerError called %d times, want 1 (%v)", n, errs.errs)
+	}
+}
+
+func TestWorkerClose(t *testing.T) {
+	h := New(Options{Params: workerParams, Worker: testWorker(t, "serve")})
+	if _, err := h.Hash(context.Background(), "pw"); err != nil {
+		t.Fatal(err)
+	}
+	h.worker.mu.Lock()
+	cmd := h.worker.proc.cmd
+	h.worker.mu.Unlock()
+	h.Close()
+	if cmd.ProcessState == nil || !cmd.ProcessState.Success() {
+		t.Errorf("worker state after Close = %v, want exited with status 0", cmd.ProcessState)
+	}
+	// A Hasher still hashes after Close, in this process.
+	enc, err := h.Hash(context.Background(), "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := Check("pw", enc); !ok {
+		t.Error("a hash made after Close does not verify")
+	}
+}
+
+func TestServeWorker(t *testing.T) {
+	good := keyRequest{id: 7, id2: true, time: 1, memory: 64, threads: 1, keyLen: 16, salt: []byte("saltsalt"), password: []byte("pw")}
+	costly := good
+	costly.id, costly.memory = 8, 1<<30
+	var in []byte
+	in = good.appendFrame(in)
+	in = costly.appendFrame(in)
+	var out bytes.Buffer
+	if err := ServeWorker(bytes.NewReader(in), &out); err != nil {
+		t.Fatalf("ServeWorker = %v, want nil at the end of its input", err)
+	}
+	got := map[uint64][]byte{}
+	br := bufio.NewReader(&out)
+	for {
+		body, err := readFrame(br)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, key, err := parseAnswer(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[id] = key
+	}
+	if want := good.key(); !bytes.Equal(got[7], want) {
+		t.Errorf("key for request 7 = %x, want %x", got[7], want)
+	}
+	if key, ok := got[8]; !ok || key != nil {
+		t.Errorf("answer to the over-limit request = %x (present %v), want a refusal", key, ok)
+	}
+
+	// A frame too short to carry an id ends the worker with an error.
+	if err := ServeWorker(bytes.NewReader([]byte{0, 0, 0, 2, 1, 2}), io.Discard); err == nil {
+		t.Error("ServeWorker of a 2-byte request = nil, want an error")
+	}
+	// So does a frame longer than any request.
+	if err := ServeWorker(bytes.NewReader([]byte{0, 1, 0, 1}), io.Discard); err == nil {
+		t.Error("ServeWorker of a 65537-byte frame = nil, want an error")
+	}
+}
+
+func FuzzParseRequest(f *testing.F) {
+	r := keyRequest{id: 1, id2: true, time: 2, memory: 19456, threads: 1, keyLen: 32, salt: []byte("0123456789abcdef"), password: []byte("pw")}
+	f.Add(r.appendFrame(nil)[4:])
+	f.Add([]byte{})
+	f.Add(make([]byte, requestHeader))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := parseRequest(body)
+		if err != nil {
+			return
+		}
+		// Whatever is accepted is within the limits and encodes back to
+		// the same body.
+		if problem, _ := argon2Problem(req.memory, req.time, uint64(req.threads), uint64(len(req.salt)), uint64(req.keyLen), &defaultLimits); problem != "" {
+			t.Fatalf("accepted a request over the limits: %s", problem)
+		}
+		if again := req.appendFrame(nil)[4:]; !bytes.Equal(again, body) {
+			t.Fatalf("re-encoded request = %x, want %x", again, body)
+		}
+	})
+}
