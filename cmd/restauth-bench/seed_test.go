@@ -110,7 +110,8 @@ func TestCopyUsers(t *testing.T) {
 // never go backwards. It decides nothing from how busy the machine is.
 func TestCPUShare(t *testing.T) {
 	at := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
-	a := cpuTicks{at: at, busy: 1000, total: 5000, procs: []int64{100, 40}}
+	srv, worker, worker2 := procKey{100, 5}, procKey{200, 50}, procKey{300, 80}
+	a := cpuTicks{at: at, busy: 1000, total: 5000, server: map[procKey]int64{srv: 100}, self: 40}
 	tests := []struct {
 		name string
 		b    cpuTicks
@@ -119,19 +120,30 @@ func TestCPUShare(t *testing.T) {
 		// Over 2 s at 100 ticks a second: the server took 240 ticks (1.2
 		// CPUs), the load generator 100 (0.5), and the machine was busy
 		// 360 ticks, so 20 went to others (0.1).
-		{"shared", cpuTicks{at: at.Add(2 * time.Second), busy: 1360, total: 5400, procs: []int64{340, 140}}, cpuShare{1.2, 0.5, 0.1}},
+		{"shared", cpuTicks{at: at.Add(2 * time.Second), busy: 1360, total: 5400, server: map[procKey]int64{srv: 340}, self: 140}, cpuShare{1.2, 0.5, 0.1}},
 		// Busy time read a little short of the processes' own: never a
 		// negative share for others.
-		{"rounding", cpuTicks{at: at.Add(time.Second), busy: 1090, total: 5200, procs: []int64{150, 90}}, cpuShare{0.5, 0.5, 0}},
-		{"no time", cpuTicks{at: at, busy: 2000, total: 6000, procs: []int64{200, 80}}, cpuShare{}},
-		{"a process missing", cpuTicks{at: at.Add(time.Second), busy: 1100, total: 5200, procs: []int64{150}}, cpuShare{}},
+		{"rounding", cpuTicks{at: at.Add(time.Second), busy: 1090, total: 5200, server: map[procKey]int64{srv: 150}, self: 90}, cpuShare{0.5, 0.5, 0}},
+		{"no time", cpuTicks{at: at, busy: 2000, total: 6000, server: map[procKey]int64{srv: 200}, self: 80}, cpuShare{}},
+		{"server not read", cpuTicks{at: at.Add(time.Second), busy: 1100, total: 5200, self: 50}, cpuShare{}},
+		// A hashing worker started inside the window: all its 60 ticks
+		// count, with the server's 40, over 1 s.
+		{"worker started", cpuTicks{at: at.Add(time.Second), busy: 1200, total: 5200, server: map[procKey]int64{srv: 140, worker: 60}, self: 50}, cpuShare{1.0, 0.1, 0.9}},
 	}
 	for _, tc := range tests {
 		got := shareOf(a, tc.b)
-		near := func(x, y float64) bool { return x-y < 1e-9 && y-x < 1e-9 }
-		if !near(got.Server, tc.want.Server) || !near(got.LoadGen, tc.want.LoadGen) || !near(got.Other, tc.want.Other) {
+		if !nearShare(got, tc.want) {
 			t.Errorf("%s: shareOf = %+v, want %+v", tc.name, got, tc.want)
 		}
+	}
+
+	// A worker present at the start that died (its ticks are lost) and a
+	// new one on the same pid: only the server's 40 and the new worker's
+	// 30 ticks count.
+	a2 := cpuTicks{at: at, busy: 1000, total: 5000, server: map[procKey]int64{srv: 100, worker: 500}, self: 40}
+	b2 := cpuTicks{at: at.Add(time.Second), busy: 1100, total: 5200, server: map[procKey]int64{srv: 140, {200, 90}: 30, worker2: 0}, self: 50}
+	if got, want := shareOf(a2, b2), (cpuShare{0.7, 0.1, 0.2}); !nearShare(got, want) {
+		t.Errorf("worker restarted: shareOf = %+v, want %+v", got, want)
 	}
 
 	self := os.Getpid()
@@ -140,7 +152,19 @@ func TestCPUShare(t *testing.T) {
 		t.Skip("no /proc/stat")
 	}
 	r2 := readCPU(self, -1)
-	if len(r2.procs) != 2 || r2.procs[1] != 0 || r2.procs[0] < r1.procs[0] || r2.busy < r1.busy || r2.total < r1.total || r2.busy > r2.total {
+	var t1, t2 int64
+	for _, v := range r1.server {
+		t1 += v
+	}
+	for _, v := range r2.server {
+		t2 += v
+	}
+	if len(r2.server) == 0 || r2.self != 0 || t2 < t1 || r2.busy < r1.busy || r2.total < r1.total || r2.busy > r2.total {
 		t.Errorf("readings %+v then %+v; want counters that never decrease, busy within total, and 0 for a process that does not exist", r1, r2)
 	}
+}
+
+func nearShare(got, want cpuShare) bool {
+	near := func(x, y float64) bool { return x-y < 1e-9 && y-x < 1e-9 }
+	return near(got.Server, want.Server) && near(got.LoadGen, want.LoadGen) && near(got.Other, want.Other)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -234,14 +235,55 @@ func memStatus(pid int) (rss, hwm int64, err error) {
 	return rss, hwm, nil
 }
 
-// resetPeak resets the process's VmHWM to its current RSS (clear_refs 5),
-// so that the next reading is the peak of one scenario. It reports whether
-// the kernel allowed it.
-func resetPeak(pid int) bool {
-	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil
+// treeMem is memStatus summed over a server and its direct children (the
+// password-hashing worker restauth re-executes itself as): the RSS of the
+// whole tree at this moment and the sum of each process's VmHWM. A child
+// that cannot be read (it exited between the scan and the read) counts
+// zero; only the server itself failing is an error.
+//
+// The sum of the high-water marks is an upper bound of the tree's peak:
+// each process's peak may come at a different time. A child that exited
+// before the reading takes its high-water mark with it.
+func treeMem(pid int) (rss, hwm int64, err error) {
+	rss, hwm, err = memStatus(pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, c := range children(pid) {
+		if r, h, err := memStatus(c.pid); err == nil {
+			rss += r
+			hwm += h
+		}
+	}
+	return rss, hwm, nil
 }
 
-// rssSampler samples a process's RSS every interval until stopped.
+// resetPeak resets the process's VmHWM to its current RSS (clear_refs 5),
+// so that the next reading is the peak of one scenario.
+func resetPeak(pid int) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
+}
+
+// resetTreePeak resets the VmHWM of the server and of each of its direct
+// children, and reports whether the kernel allowed it for all of them. A
+// child that has exited meanwhile does not count against it. A child that
+// starts later has a high-water mark only since its start, which is within
+// the window.
+func resetTreePeak(pid int) bool {
+	if resetPeak(pid) != nil {
+		return false
+	}
+	ok := true
+	for _, c := range children(pid) {
+		if err := resetPeak(c.pid); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ESRCH) {
+			ok = false
+		}
+	}
+	return ok
+}
+
+// rssSampler samples the RSS of a server and its direct children (see
+// treeMem) every interval until stopped.
 type rssSampler struct {
 	stopc   chan struct{}
 	done    chan struct{}
@@ -250,7 +292,7 @@ type rssSampler struct {
 
 type rssSample struct {
 	at  time.Duration
-	rss int64
+	rss int64 // Summed over the server and its direct children.
 }
 
 func sampleRSS(pid int, every time.Duration) *rssSampler {
@@ -261,7 +303,7 @@ func sampleRSS(pid int, every time.Duration) *rssSampler {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			if rss, _, err := memStatus(pid); err == nil {
+			if rss, _, err := treeMem(pid); err == nil {
 				s.samples = append(s.samples, rssSample{time.Since(start), rss})
 			}
 			select {
@@ -338,13 +380,25 @@ func baselineMain(args []string) error {
 type cpuTicks struct {
 	at          time.Time
 	busy, total int64 // The whole machine: /proc/stat.
-	procs       []int64
+	// server holds utime+stime of the server and of each of its direct
+	// children (its password-hashing worker), by process; nil when not read.
+	server map[procKey]int64
+	self   int64 // This process: the load generator.
 }
 
-// readCPU reads the machine's CPU times and those of the given processes
-// (utime+stime); a process that cannot be read counts zero.
-func readCPU(pids ...int) cpuTicks {
-	t := cpuTicks{at: time.Now()}
+// procKey names one process: a pid and its start time, so that a pid the
+// kernel reuses for a new child within a window is not taken for the old
+// one.
+type procKey struct {
+	pid   int
+	start int64 // Clock ticks after boot.
+}
+
+// readCPU reads the machine's CPU times, those of server and its direct
+// children, and those of self (utime+stime); a process that cannot be read
+// counts zero (and, in the server's tree, is absent).
+func readCPU(server, self int) cpuTicks {
+	t := cpuTicks{at: time.Now(), server: map[procKey]int64{}}
 	if b, err := os.ReadFile("/proc/stat"); err == nil {
 		line, _, _ := strings.Cut(string(b), "\n")
 		f := strings.Fields(line)
@@ -359,35 +413,100 @@ func readCPU(pids ...int) cpuTicks {
 			}
 		}
 	}
-	for _, pid := range pids {
-		t.procs = append(t.procs, procTicks(pid))
+	if st, ok := readStat(server); ok {
+		t.server[procKey{st.pid, st.start}] = st.ticks
+	}
+	for _, c := range children(server) {
+		t.server[procKey{c.pid, c.start}] = c.ticks
+	}
+	if st, ok := readStat(self); ok {
+		t.self = st.ticks
 	}
 	return t
 }
 
-func procTicks(pid int) int64 {
+// procStat is what the harness uses of /proc/PID/stat.
+type procStat struct {
+	pid, ppid int
+	ticks     int64 // utime+stime.
+	start     int64 // starttime: clock ticks after boot.
+}
+
+// parseStat parses the text of /proc/PID/stat.
+func parseStat(s string) (procStat, bool) {
+	var st procStat
+	// The command name, in parentheses, may hold spaces and parentheses;
+	// the fields after its last ')' are fixed.
+	open := strings.IndexByte(s, '(')
+	closing := strings.LastIndexByte(s, ')')
+	if open < 1 || closing < open {
+		return st, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(s[:open]))
+	if err != nil {
+		return st, false
+	}
+	// Fields 3 on: state, ppid, ..., utime (14), stime (15), ...,
+	// starttime (22).
+	f := strings.Fields(s[closing+1:])
+	if len(f) < 20 {
+		return st, false
+	}
+	st.pid = pid
+	var errs [4]error
+	st.ppid, errs[0] = strconv.Atoi(f[1])
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	st.start, errs[3] = strconv.ParseInt(f[19], 10, 64)
+	errs[1], errs[2] = err1, err2
+	for _, err := range errs {
+		if err != nil {
+			return procStat{}, false
+		}
+	}
+	st.ticks = utime + stime
+	return st, true
+}
+
+func readStat(pid int) (procStat, bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
+		return procStat{}, false
 	}
-	// The command name may hold spaces; the fields after it are fixed.
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 {
-		s = s[i+1:]
+	return parseStat(string(b))
+}
+
+// children scans /proc/[0-9]*/stat for the processes whose parent is pid.
+// Restauth's only child is its password-hashing worker, started on the
+// first hash and restarted if it dies, so a child may appear or disappear
+// between two scans; one that exits during the scan is left out.
+func children(pid int) []procStat {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
 	}
-	f := strings.Fields(s)
-	if len(f) < 13 {
-		return 0
+	var out []procStat
+	for _, e := range ents {
+		name := e.Name()
+		if name == "" || strings.Trim(name, "0123456789") != "" {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + name + "/stat")
+		if err != nil {
+			continue
+		}
+		if st, ok := parseStat(string(b)); ok && st.ppid == pid && st.pid != pid {
+			out = append(out, st)
+		}
 	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return utime + stime
+	return out
 }
 
 // cpuShare is how many CPUs, on average over an interval, went to the
-// server, to the load generator (this process), and to everything else on
-// the machine (other processes, including the idle server of the other
-// side), from two readings of readCPU(server, self).
+// server (with its hashing worker process: its direct children), to the
+// load generator (this process), and to everything else on the machine
+// (other processes, including the idle server of the other side), from two
+// readings of readCPU(server, self).
 type cpuShare struct {
 	Server  float64 `json:"server"`
 	LoadGen float64 `json:"loadgen"`
@@ -397,11 +516,20 @@ type cpuShare struct {
 func shareOf(a, b cpuTicks) cpuShare {
 	const hz = 100.0
 	seconds := b.at.Sub(a.at).Seconds()
-	if seconds <= 0 || len(a.procs) < 2 || len(b.procs) < 2 {
+	if seconds <= 0 || a.server == nil || b.server == nil {
 		return cpuShare{}
 	}
-	server := float64(b.procs[0]-a.procs[0]) / hz / seconds
-	loadgen := float64(b.procs[1]-a.procs[1]) / hz / seconds
+	// Per process of the server's tree: one absent from the first reading
+	// started inside the window, so all its time is the window's. One
+	// present in the first reading but gone by the second (a hashing
+	// worker that died or was restarted) is left out: its ticks since the
+	// first reading are lost with it, and the share is that much low.
+	var ticks int64
+	for k, end := range b.server {
+		ticks += end - a.server[k]
+	}
+	server := float64(ticks) / hz / seconds
+	loadgen := float64(b.self-a.self) / hz / seconds
 	busy := float64(b.busy-a.busy) / hz / seconds
 	return cpuShare{Server: server, LoadGen: loadgen, Other: max(0, busy-server-loadgen)}
 }
