@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -42,6 +44,10 @@ import (
 // maxFrame bounds a frame's body. A password is at most MaxPasswordBytes
 // before NFKC normalisation, which can lengthen text at most eighteenfold.
 const maxFrame = 64 << 10
+
+// idleRelease is how often an idle worker checks whether to give its
+// memory back to the system.
+const idleRelease = time.Second
 
 // errWorkerGone is given to the callers whose computation was in flight
 // when the worker exited; the Hasher then computes the key itself.
@@ -194,6 +200,31 @@ func ServeWorker(r io.Reader, w io.Writer) error {
 			_, we = w.Write(frame)
 		}
 	}
+	// An idle worker gives its memory back: each computation allocates
+	// the memory parameter afresh (19 MiB by default), and Go's own
+	// scavenger would take minutes to return it.
+	// It waits for a whole quiet tick, so that a busy worker never does.
+	var inflight atomic.Int64
+	var active atomic.Bool // A computation ended since the last tick.
+	stop := make(chan struct{})
+	wg.Go(func() {
+		t := time.NewTicker(idleRelease)
+		defer t.Stop()
+		held := false // Memory used since it was last given back.
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if active.Swap(false) {
+					held = true
+				} else if held && inflight.Load() == 0 {
+					debug.FreeOSMemory()
+					held = false
+				}
+			}
+		}
+	})
 	var err error
 	for {
 		var body []byte
@@ -210,8 +241,15 @@ func ServeWorker(r io.Reader, w io.Writer) error {
 			answer(req.id, nil)
 			continue
 		}
-		wg.Go(func() { answer(req.id, req.key()) })
+		inflight.Add(1)
+		wg.Go(func() {
+			key := req.key()
+			active.Store(true)
+			inflight.Add(-1)
+			answer(req.id, key)
+		})
 	}
+	close(stop)
 	wg.Wait()
 	if errors.Is(err, io.EOF) {
 		return nil
