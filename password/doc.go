@@ -83,6 +83,18 @@
 // to try again; restauth reports it as its "overloaded" error. A caller
 // whose context ends while waiting receives the context's error.
 //
+// # The hashing worker
+//
+// With [Options.Worker] set, argon2 keys are computed in a child process,
+// which [ServeWorker] runs, after [SetProcessNice] when hashing should
+// yield the CPU to request handling. A nice value cannot be given to the
+// computation inside one Go process, because golang.org/x/crypto/argon2
+// computes on goroutines of its own that run on any thread; a process's
+// threads all inherit it. The worker checks every request against the
+// limits above. When it cannot start or exits, the Hasher computes in its
+// own process and starts a new worker on a later hash, at most once a
+// second; [Hasher.Close] stops it.
+//
 // # Common passwords
 //
 // [IsCommon] reports whether a password, NFKC-normalised and lower-cased,
