@@ -552,6 +552,17 @@ func (p *proxy) track(conns ...net.Conn) bool {
 	return !p.down
 }
 
+// cut closes every connection and lets new ones through: a failover
+// seen from the client.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
 // setDown cuts every connection and refuses new ones, or lets them through
 // again.
 func (p *proxy) setDown(down bool) {
