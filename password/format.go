@@ -223,7 +223,7 @@ func (h *argon2Hash) verify(password string) (bool, error) {
 // points at its hashing worker.
 func (h *argon2Hash) verifyWith(password string, derive func(*keyRequest) []byte) (bool, error) {
 	key := derive(&keyRequest{
-		id2: h.variant == "argon2id", time: h.time, memory: h.memory, threads: h.threads,
+		argon2id: h.variant == "argon2id", time: h.time, memory: h.memory, threads: h.threads,
 		keyLen: uint32(len(h.key)), salt: h.salt, password: []byte(norm.NFKC.String(password)),
 	})
 	return subtle.ConstantTimeCompare(key, h.key) == 1, nil

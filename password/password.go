@@ -236,7 +236,7 @@ func NeedsRehash(encoded string, p Params) bool {
 // computed by derive, and returns the PHC string.
 func hashArgon2id(password string, salt []byte, p Params, derive func(*keyRequest) []byte) string {
 	key := derive(&keyRequest{
-		id2: true, time: p.Time, memory: p.Memory, threads: p.Threads, keyLen: p.KeyLen,
+		argon2id: true, time: p.Time, memory: p.Memory, threads: p.Threads, keyLen: p.KeyLen,
 		salt: salt, password: []byte(norm.NFKC.String(password)),
 	})
 	b := make([]byte, 0, 64+base64.RawStdEncoding.EncodedLen(len(salt)+len(key)))

@@ -56,7 +56,7 @@ var errWorkerGone = errors.New("password: hashing worker exited")
 // keyRequest is one argon2 computation.
 type keyRequest struct {
 	id       uint64
-	id2      bool // argon2id; argon2i otherwise.
+	argon2id bool // argon2id; argon2i otherwise.
 	time     uint32
 	memory   uint32
 	threads  uint8
@@ -71,7 +71,7 @@ func (r *keyRequest) appendFrame(b []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(requestHeader+len(r.salt)+len(r.password)))
 	b = binary.BigEndian.AppendUint64(b, r.id)
 	v := byte(0)
-	if r.id2 {
+	if r.argon2id {
 		v = 1
 	}
 	b = append(b, v)
@@ -115,7 +115,7 @@ func parseRequest(body []byte) (keyRequest, error) {
 	switch body[8] {
 	case 0:
 	case 1:
-		r.id2 = true
+		r.argon2id = true
 	default:
 		return r, fmt.Errorf("password: worker request for argon2 variant %d", body[8])
 	}
@@ -139,7 +139,7 @@ func parseRequest(body []byte) (keyRequest, error) {
 
 // key computes the request's argon2 key in this process.
 func (r *keyRequest) key() []byte {
-	if r.id2 {
+	if r.argon2id {
 		return argon2.IDKey(r.password, r.salt, r.time, r.memory, r.threads, r.keyLen)
 	}
 	return argon2.Key(r.password, r.salt, r.time, r.memory, r.threads, r.keyLen)

@@ -452,20 +452,14 @@ func parseStat(s string) (procStat, bool) {
 	if len(f) < 20 {
 		return st, false
 	}
-	st.pid = pid
-	var errs [4]error
-	st.ppid, errs[0] = strconv.Atoi(f[1])
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	st.start, errs[3] = strconv.ParseInt(f[19], 10, 64)
-	errs[1], errs[2] = err1, err2
-	for _, err := range errs {
-		if err != nil {
-			return procStat{}, false
-		}
+	ppid, err1 := strconv.Atoi(f[1])
+	utime, err2 := strconv.ParseInt(f[11], 10, 64)
+	stime, err3 := strconv.ParseInt(f[12], 10, 64)
+	start, err4 := strconv.ParseInt(f[19], 10, 64)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return procStat{}, false
 	}
-	st.ticks = utime + stime
-	return st, true
+	return procStat{pid: pid, ppid: ppid, ticks: utime + stime, start: start}, true
 }
 
 func readStat(pid int) (procStat, bool) {
