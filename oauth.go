@@ -802,10 +802,11 @@ func (s *Service) SaveAuthorization(ctx context.Context, ar *AuthorizationReques
 }
 
 // rowBudget counts one stored row that an unauthenticated request creates
-// for clientID from meta's address, and refuses it over limit per window.
+// for clientID from meta's address (an IPv6 address by its /64, as every
+// address limit), and refuses it over limit per window.
 func (s *Service) rowBudget(ctx context.Context, kind, clientID string, meta ClientMeta, limit int, window time.Duration) error {
 	now := s.deps.Now()
-	c, err := s.deps.Counters.Incr(ctx, kind+clientID+"|"+meta.IP, now, window)
+	c, err := s.deps.Counters.Incr(ctx, limitKey(kind+clientID+"|", meta.IP), now, window)
 	if err != nil {
 		return err
 	}

@@ -299,7 +299,7 @@ func (s *Service) deviceMiss(ctx context.Context, meta ClientMeta, now time.Time
 	return err
 }
 
-func deviceMissKey(meta ClientMeta) string { return "device-miss-ip:" + meta.IP }
+func deviceMissKey(meta ClientMeta) string { return limitKey("device-miss-ip:", meta.IP) }
 
 // deviceCode looks up the pending device code a person typed, counting a
 // miss against the client address.

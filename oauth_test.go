@@ -3,6 +3,7 @@ package restauth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -611,5 +612,33 @@ func TestClientIDNeverLooksLikeAFlag(t *testing.T) {
 	}
 	if c.ID != "plain-second" {
 		t.Errorf("client id = %q, want %q (the id beginning with a dash drawn again)", c.ID, "plain-second")
+	}
+}
+
+// TestDeviceCodesCountedPerIPv6Block checks that device authorizations are
+// counted per /64 for IPv6 clients, as every address limit is: rotating
+// addresses within one subscriber's block buys no more stored codes.
+func TestDeviceCodesCountedPerIPv6Block(t *testing.T) {
+	svc := newOIDCService(t)
+	ctx := context.Background()
+	tv, _, err := svc.RegisterOAuthClient(ctx, restauth.OAuthClientSpec{Name: "TV", Public: true,
+		Grants: []string{restauth.GrantDeviceCode}, Scopes: []string{"openid"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func(ip string) error {
+		_, err := svc.StartDeviceAuthorization(ctx, tv, "", restauth.ClientMeta{IP: ip})
+		return err
+	}
+	for i := range restauth.DeviceCodesPerAddress {
+		if err := start(fmt.Sprintf("2001:db8::%x", i+1)); err != nil {
+			t.Fatalf("device authorization %d: %v, want success", i, err)
+		}
+	}
+	if err := start("2001:db8::ffff"); restauth.ErrorCode(err) != restauth.ETooManyRequests {
+		t.Errorf("device authorization from a new address in the same /64: %v, want %s", err, restauth.ETooManyRequests)
+	}
+	if err := start("2001:db8:0:1::1"); err != nil {
+		t.Errorf("device authorization from another /64: %v, want success", err)
 	}
 }

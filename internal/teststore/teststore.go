@@ -140,11 +140,11 @@ func pgAdmin(t testing.TB, dsn, stmt string) {
 	}
 }
 
-// StoredTables are the tables a request to the JSON API or the OAuth
-// endpoints can write;
-// TakeSnapshot reads them.
+// StoredTables are every table a request to the JSON API, the pages or
+// the OAuth endpoints can write; TakeSnapshot reads them.
 var StoredTables = []string{"users", "sessions", "refresh_tokens", "counters", "signing_keys", "secrets", "totp", "recovery_codes", "mfa_challenges",
-	"oauth_clients", "oauth_requests", "oauth_codes", "oauth_sessions", "oauth_consents", "oauth_device_codes"}
+	"api_keys", "passkeys", "passkey_challenges", "browser_sessions", "user_revocations",
+	"oauth_clients", "oauth_requests", "oauth_codes", "oauth_sessions", "oauth_consents", "oauth_device_codes", "oauth_id_keys"}
 
 // RawRows returns every row of table, each printed as one line, in a
 // stable order: what the database holds, independent of what the stores'
