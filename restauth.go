@@ -127,6 +127,11 @@ type Rotation struct {
 	// a client retrying the same parent receives the same child.
 	NewSealed []byte
 	Now       time.Time
+	// Live, when set, judges the session, as it was before this rotation,
+	// before anything is written: when it refuses, the parent stays
+	// unused, no child is stored and the session is not touched, and the
+	// result has Consumed false and a zero UsedAt.
+	Live func(*Session) bool
 }
 
 // RotationResult tells the Service what the store found. When Consumed is

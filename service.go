@@ -778,7 +778,8 @@ func (s *Service) rotate(ctx context.Context, refreshToken string) (*Session, *U
 	if err != nil {
 		return nil, nil, "", now, err
 	}
-	res, err := s.deps.Sessions.RotateRefresh(ctx, Rotation{OldHash: parent, NewHash: childHash, NewSealed: sealed, Now: now})
+	live := func(sess *Session) bool { return sess.Live(now, s.cfg.SessionIdle) }
+	res, err := s.deps.Sessions.RotateRefresh(ctx, Rotation{OldHash: parent, NewHash: childHash, NewSealed: sealed, Now: now, Live: live})
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil, "", now, errBadRefresh
 	}
@@ -788,8 +789,10 @@ func (s *Service) rotate(ctx context.Context, refreshToken string) (*Session, *U
 	sess := res.Session
 	// The session is judged by the one liveness rule, Session.Live, as it
 	// was before this rotation touched it: revoked, past its absolute
-	// expiry, or idle for too long all end it.
-	if !sess.Live(now, s.cfg.SessionIdle) {
+	// expiry, or idle for too long all end it. The store has judged it the
+	// same way before writing anything, so a refused refresh stores
+	// nothing; a used parent is judged here.
+	if !live(sess) {
 		return nil, nil, "", now, errBadRefresh
 	}
 	if !res.Consumed {

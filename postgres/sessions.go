@@ -120,6 +120,11 @@ func (db *DB) RotateRefresh(ctx context.Context, r restauth.Rotation) (*restauth
 				if err != nil {
 					return err
 				}
+				if r.Live != nil && !r.Live(s) {
+					// Rolled back: a refused refresh writes nothing.
+					res = &restauth.RotationResult{Session: s}
+					return errSessionEnded
+				}
 				if _, err := tx.Exec(ctx,
 					`INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)`,
 					r.NewHash, sessionID, r.Now); err != nil {
@@ -151,11 +156,18 @@ func (db *DB) RotateRefresh(ctx context.Context, r restauth.Rotation) (*restauth
 			}
 		})
 	})
+	if errors.Is(err, errSessionEnded) {
+		return res, nil
+	}
 	if err != nil {
 		return nil, storeErr("rotate refresh token", err)
 	}
 	return res, nil
 }
+
+// errSessionEnded rolls back a rotation whose session Rotation.Live
+// refuses.
+var errSessionEnded = errors.New("session ended")
 
 // RevokeSession revokes the session id if it belongs to userID and is not
 // already revoked, and notifies the other instances in the same

@@ -106,6 +106,11 @@ func (db *DB) RotateRefresh(ctx context.Context, r restauth.Rotation) (*restauth
 			if err != nil {
 				return err
 			}
+			if r.Live != nil && !r.Live(s) {
+				// Rolled back: a refused refresh writes nothing.
+				res = &restauth.RotationResult{Session: s}
+				return errSessionEnded
+			}
 			if _, err := tx.ExecContext(ctx,
 				`INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)`,
 				r.NewHash, sessionID, now); err != nil {
@@ -140,11 +145,18 @@ func (db *DB) RotateRefresh(ctx context.Context, r restauth.Rotation) (*restauth
 			return err
 		}
 	})
+	if errors.Is(err, errSessionEnded) {
+		return res, nil
+	}
 	if err != nil {
 		return nil, storeErr("rotate refresh token", err)
 	}
 	return res, nil
 }
+
+// errSessionEnded rolls back a rotation whose session Rotation.Live
+// refuses.
+var errSessionEnded = errors.New("session ended")
 
 // RevokeSession revokes the session id if it belongs to userID and is not
 // already revoked; otherwise it returns restauth.ErrNotFound, so a caller

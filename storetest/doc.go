@@ -28,7 +28,8 @@
 //     revocations of the deleted user's sessions stay visible to RevokedSince.
 //   - RotateRefresh returns, when it consumes the parent, the session as it
 //     was before the rotation (so the idle timeout applies to the previous
-//     use), and afterwards the session's LastUsedAt is the rotation's Now.
+//     use), and afterwards the session's LastUsedAt is the rotation's Now;
+//     when Rotation.Live refuses that session, it writes nothing at all.
 //   - RevokeSession and RevokeUserSessions revoke any session not revoked
 //     yet, even one past its absolute expiry.
 //   - Reset of a missing counter and RetireSigningKeys with nothing to retire

@@ -517,9 +517,29 @@ func testRotateRefresh(t *testing.T, s Store) {
 	mustCreateSession(t, s, sess) // Its first refresh token hashes to hash("rot").
 	h0, h1, h2, h3 := hash("rot"), hash("child-1"), hash("child-2"), hash("child-3")
 
+	// A rotation whose session Live refuses writes nothing: it returns the
+	// session unconsumed, and the parent is still there to consume.
+	var judged *restauth.Session
+	refused := restauth.Rotation{OldHash: h0, NewHash: hash("never"), NewSealed: []byte("never"), Now: at(30 * time.Second),
+		Live: func(got *restauth.Session) bool { judged = got; return false }}
+	res, err := s.RotateRefresh(ctx, refused)
+	if err != nil {
+		t.Fatalf("RotateRefresh(parent, Live refusing): %v", err)
+	}
+	if res.Consumed || !res.UsedAt.IsZero() || res.Session == nil || !equalSession(res.Session, sess) || judged == nil || !equalSession(judged, sess) {
+		t.Errorf("RotateRefresh(parent, Live refusing) = Consumed %v, UsedAt %v, session %s (judged %s); want not consumed, zero UsedAt, the session %s",
+			res.Consumed, res.UsedAt, fmtSession(res.Session), fmtSession(judged), fmtSession(sess))
+	}
+	if got := mustSession(t, s, "rot"); !got.LastUsedAt.Equal(sess.LastUsedAt) {
+		t.Errorf("LastUsedAt after a refused rotation = %v, want %v (untouched)", got.LastUsedAt, sess.LastUsedAt)
+	}
+	if res, err := s.RotateRefresh(ctx, restauth.Rotation{OldHash: hash("never"), NewHash: hash("never-2"), Now: at(31 * time.Second)}); !errors.Is(err, restauth.ErrNotFound) {
+		t.Errorf("RotateRefresh(the refused rotation's child) = %+v, %v; want ErrNotFound: it was never stored", res, err)
+	}
+
 	// The first rotation consumes the parent.
 	r1 := restauth.Rotation{OldHash: h0, NewHash: h1, NewSealed: []byte("sealed-1"), Now: at(time.Minute)}
-	res, err := s.RotateRefresh(ctx, r1)
+	res, err = s.RotateRefresh(ctx, r1)
 	if err != nil {
 		t.Fatalf("RotateRefresh(parent): %v", err)
 	}
