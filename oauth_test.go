@@ -443,9 +443,12 @@ func TestNextStep(t *testing.T) {
 	}
 	// A sign-in on an instance whose clock lags, within the leeway, is
 	// still after the request.
+	// The request is parsed first and the sign-in placed against its
+	// time, so that the time the machine takes in between does not count.
+	ar := parse("scope", "openid", "prompt", "login")
 	lagging := *f.sess
-	lagging.CreatedAt = time.Now().Add(-restauth.DefaultConfig().Leeway / 2)
-	if st, _ := svc.NextStep(ctx, parse("scope", "openid", "prompt", "login"), &lagging); st != restauth.StepRespond {
+	lagging.CreatedAt = ar.CreatedAt.Add(-restauth.DefaultConfig().Leeway / 2)
+	if st, _ := svc.NextStep(ctx, ar, &lagging); st != restauth.StepRespond {
 		t.Errorf("prompt=login, signed in within the leeway: %v, want respond", st)
 	}
 	// A trusted client skips consent unless it asks with prompt=consent.

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,7 +47,22 @@ type env struct {
 	oSecret string
 	pub     *restauth.OAuthClient // Public, asks for consent.
 	db      *sql.DB
+	clock   *stoppableClock // The Service's.
 }
+
+// stoppableClock is the wall clock, or one instant while stopped.
+type stoppableClock struct{ at atomic.Pointer[time.Time] }
+
+func (c *stoppableClock) Now() time.Time {
+	if at := c.at.Load(); at != nil {
+		return *at
+	}
+	return time.Now()
+}
+
+// stop holds the clock at now until start.
+func (c *stoppableClock) stop()  { now := time.Now(); c.at.Store(&now) }
+func (c *stoppableClock) start() { c.at.Store(nil) }
 
 // snapshot reads every stored row, to show that a refused request stored
 // nothing.
@@ -87,8 +103,9 @@ func newEnvConfig(t *testing.T, kind teststore.Kind, cfg restauth.Config) *env {
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
 	t.Cleanup(srv.Close)
+	clock := &stoppableClock{}
 	inst, err := instance.New(context.Background(), st, instance.Options{Config: cfg,
-		Hasher: password.New(password.Options{Params: teststore.FastParams}), VerifierCacheSize: -1, OIDCIssuer: srv.URL})
+		Hasher: password.New(password.Options{Params: teststore.FastParams}), VerifierCacheSize: -1, OIDCIssuer: srv.URL, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +115,7 @@ func newEnvConfig(t *testing.T, kind teststore.Kind, cfg restauth.Config) *env {
 	h = oidc.NewServer(oidc.Deps{Service: svc}, h)
 	h = pages.NewServer(pages.Config{}, pages.Deps{Service: svc}, h)
 	srv.Config.Handler = h
-	e := &env{t: t, srv: srv, svc: svc, db: db}
+	e := &env{t: t, srv: srv, svc: svc, db: db, clock: clock}
 	ctx := context.Background()
 	if _, err := svc.AddUser(ctx, "alice", "correct horse battery"); err != nil {
 		t.Fatal(err)
@@ -530,6 +547,7 @@ func TestConsentForgery(t *testing.T) {
 	if r := e.get(victim, "/oauth/authorize/consent?"+f.Encode()); r.status == http.StatusSeeOther && r.location().Query().Get("code") != "" {
 		t.Error("a GET approved the consent")
 	}
+	refused := e.snapshot()
 	// From another site.
 	r = e.post(victim, "/oauth/authorize/consent", f, func(r *http.Request) {
 		r.Header.Set("Sec-Fetch-Site", "cross-site")
@@ -546,6 +564,7 @@ func TestConsentForgery(t *testing.T) {
 	if r := e.post(e.browser(), "/oauth/authorize/consent", f); r.status != http.StatusForbidden {
 		t.Errorf("consent POST with no session: %d, want 403", r.status)
 	}
+	e.unchanged("refused consent POSTs", refused, "counters")
 	// The victim's own POST still works, once.
 	r = e.post(victim, "/oauth/authorize/consent", f)
 	if r.status != http.StatusSeeOther || r.location().Query().Get("code") == "" {
@@ -565,6 +584,7 @@ func TestIDTokenHintAlgNone(t *testing.T) {
 	idt := tok["id_token"].(string)
 	parts := strings.Split(idt, ".")
 	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
+	refused := e.snapshot()
 	for _, hint := range []string{none, none + "x", parts[0] + "." + parts[1] + ".", "garbage"} {
 		if r := e.get(c, "/oauth/logout?id_token_hint="+url.QueryEscape(hint)); r.status != 400 {
 			t.Errorf("logout with hint %.30q…: %d, want 400", hint, r.status)
@@ -575,6 +595,7 @@ func TestIDTokenHintAlgNone(t *testing.T) {
 	if r := e.get(c, "/oauth/logout?"+url.Values{"id_token_hint": {idt}, "post_logout_redirect_uri": {"https://evil.example/"}}.Encode()); r.status != 400 {
 		t.Errorf("logout to an unregistered URI: %d, want 400", r.status)
 	}
+	e.unchanged("refused logouts", refused)
 	if in := e.post(http.DefaultClient, "/oauth/introspect", url.Values{"token": {tok["access_token"].(string)}}, basic(e.conf.ID, e.secret)).json(t); in["active"] != true {
 		t.Error("the app's session ended although the logout was refused for its post_logout_redirect_uri")
 	}
@@ -633,9 +654,11 @@ func TestConnectedApps(t *testing.T) {
 		t.Error("the removed app's access token is still active")
 	}
 	f := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok["refresh_token"].(string)}, "client_id": {e.pub.ID}}
+	refused := e.snapshot()
 	if r := e.post(http.DefaultClient, "/oauth/token", f); r.status != 400 {
 		t.Errorf("the removed app's refresh token: %d, want 400", r.status)
 	}
+	e.unchanged("the removed app's refresh token", refused)
 	// Asking again shows the consent page again.
 	if r := e.get(c, "/oauth/authorize?"+authQuery(e.pub.ID).Encode()); r.status != 200 {
 		t.Errorf("authorize after removal: %d, want the consent page", r.status)
@@ -664,12 +687,16 @@ func TestDeviceGrant(t *testing.T) {
 		return e.post(http.DefaultClient, "/oauth/token", url.Values{"grant_type": {restauth.GrantDeviceCode},
 			"device_code": {da["device_code"].(string)}, "client_id": {tv.ID}}).json(t)
 	}
+	// With the clock stopped, the second poll comes within the interval
+	// however long the machine takes between the two.
+	e.clock.stop()
 	if got := poll()["error"]; got != "authorization_pending" {
 		t.Errorf("first poll: %v, want authorization_pending", got)
 	}
 	if got := poll()["error"]; got != "slow_down" {
 		t.Errorf("immediate second poll: %v, want slow_down", got)
 	}
+	e.clock.start()
 	// Another client cannot poll it.
 	if got := e.post(http.DefaultClient, "/oauth/token", url.Values{"grant_type": {restauth.GrantDeviceCode},
 		"device_code": {da["device_code"].(string)}, "client_id": {e.pub.ID}}).json(t)["error"]; got != "unauthorized_client" && got != "invalid_grant" {
@@ -681,9 +708,11 @@ func TestDeviceGrant(t *testing.T) {
 		t.Fatalf("/device signed out: %d %s, want the sign-in page", r.status, r.header.Get("Location"))
 	}
 	e.signIn(c)
+	refused := e.snapshot()
 	if r := e.post(c, "/device", url.Values{"user_code": {"BCDF-GHJK"}}); r.status != 400 {
 		t.Errorf("a wrong code: %d, want 400", r.status)
 	}
+	e.unchanged("a wrong device code", refused, "counters")
 	r = e.post(c, "/device", url.Values{"user_code": {strings.ToLower(da["user_code"].(string))}})
 	if r.status != 200 || !strings.Contains(r.body, "Living Room TV") {
 		t.Fatalf("confirmation: %d, want the client's name", r.status)
@@ -695,9 +724,11 @@ func TestDeviceGrant(t *testing.T) {
 	f.Set("decision", "allow")
 	other := e.browser()
 	e.signIn(other)
+	refused = e.snapshot()
 	if r := e.post(other, "/device/decide", f); r.status != http.StatusForbidden {
 		t.Errorf("decision from another browser session: %d, want 403", r.status)
 	}
+	e.unchanged("a device decision from another browser session", refused, "counters")
 	if r := e.post(c, "/device/decide", f); r.status != 200 || !strings.Contains(r.body, "device-done") {
 		t.Fatalf("approve: %d %s", r.status, r.body)
 	}
@@ -874,10 +905,12 @@ func TestIntrospectionIsPerClient(t *testing.T) {
 	}
 
 	// A public client cannot authenticate, so it may not introspect.
+	refused := e.snapshot()
 	r := e.post(http.DefaultClient, "/oauth/introspect", url.Values{"token": {at}, "client_id": {e.pub.ID}})
 	if r.status != http.StatusUnauthorized || r.json(t)["error"] != "invalid_client" {
 		t.Errorf("public client introspects: %d %s, want 401 invalid_client", r.status, r.body)
 	}
+	e.unchanged("introspection by a public client", refused)
 	for _, m := range e.get(http.DefaultClient, "/.well-known/openid-configuration").json(t)["introspection_endpoint_auth_methods_supported"].([]any) {
 		if m == "none" {
 			t.Errorf("discovery offers introspection without client authentication")
@@ -944,12 +977,14 @@ func TestDeviceDecideGuessing(t *testing.T) {
 	// Every token a person could compute without the server's secret: the
 	// digest of their cookie and the code (the old scheme), an empty one.
 	h := sha256.Sum256([]byte("restauth consent\x00" + cookie + "\x00device\x00" + code))
+	refused := e.snapshot()
 	for _, tok := range []string{base64.RawURLEncoding.EncodeToString(h[:]), ""} {
 		r := e.post(c, "/device/decide", url.Values{"user_code": {userCode}, "device_token": {tok}, "decision": {"allow"}})
 		if r.status != http.StatusForbidden {
 			t.Errorf("decide with a self-computed token %q: %d, want 403", tok, r.status)
 		}
 	}
+	e.unchanged("forged device decisions", refused, "counters")
 	poll := e.post(http.DefaultClient, "/oauth/token", url.Values{"grant_type": {restauth.GrantDeviceCode},
 		"device_code": {device}, "client_id": {tv.ID}}).json(t)
 	if poll["error"] != "authorization_pending" {
@@ -1069,9 +1104,11 @@ func TestDeviceScopeDefault(t *testing.T) {
 	if r.status != http.StatusOK || !strings.Contains(r.body, "See your username") {
 		t.Errorf("confirmation of a device without scope: %d, want the registered scopes shown", r.status)
 	}
+	refused := e.snapshot()
 	if r := e.post(http.DefaultClient, "/oauth/device_authorization", url.Values{"client_id": {tv.ID}, "scope": {"admin"}}); r.status != http.StatusBadRequest || r.json(t)["error"] != "invalid_scope" {
 		t.Errorf("unregistered scope: %d %s, want 400 invalid_scope", r.status, r.body)
 	}
+	e.unchanged("device authorization for an unregistered scope", refused, "counters")
 }
 
 // TestRevokeClientCredentialsToken checks that RFC 7009 revocation ends a
@@ -1121,10 +1158,12 @@ func TestRowCreationLimits(t *testing.T) {
 			t.Fatalf("device authorization %d: %d %s, want 200", i, r.status, r.body)
 		}
 	}
+	refused := e.snapshot()
 	r := e.post(http.DefaultClient, "/oauth/device_authorization", url.Values{"client_id": {tv.ID}})
 	if r.status != http.StatusTooManyRequests || r.json(t)["error"] != "slow_down" || r.header.Get("Retry-After") == "" {
 		t.Errorf("device authorization over the limit: %d %s (Retry-After %q), want 429 slow_down", r.status, r.body, r.header.Get("Retry-After"))
 	}
+	e.unchanged("device authorization over the limit", refused, "counters")
 	// Another client from the same address has its own budget.
 	if r := e.post(http.DefaultClient, "/oauth/device_authorization", url.Values{"client_id": {e.pub.ID}}); r.status == http.StatusTooManyRequests {
 		t.Errorf("another client's device authorization: %d, want its own budget", r.status)
@@ -1136,7 +1175,9 @@ func TestRowCreationLimits(t *testing.T) {
 			t.Fatalf("authorization request %d: %d, want a redirect to sign in", i, r.status)
 		}
 	}
+	refused = e.snapshot()
 	if r := e.get(b, "/oauth/authorize?"+authQuery(e.pub.ID).Encode()); r.status != http.StatusTooManyRequests {
 		t.Errorf("authorization request over the limit: %d, want 429", r.status)
 	}
+	e.unchanged("authorization request over the limit", refused, "counters")
 }

@@ -59,6 +59,9 @@ type Options struct {
 	// issuer (the public URL) and the RSA keys that sign ID tokens (the
 	// first is generated when the database has none).
 	OIDCIssuer string
+	// Now is the Service's clock; nil is time.Now. A test stops it to
+	// decide what depends on the time between two requests.
+	Now func() time.Time
 }
 
 // Instance is a wired Service with the collaborators that the server's
@@ -134,7 +137,7 @@ func New(ctx context.Context, st Store, opts Options) (*Instance, error) {
 		Users: st, Sessions: sessions, Counters: st, Browsers: st, APIKeys: st, MFA: st,
 		Hasher: opts.Hasher, Issuer: token.NewSigner(ring), Verifier: verifier, Refresh: codec,
 		Revocations: revs, Normalizer: Norm{}, IsCommon: password.IsCommon,
-		Logger: opts.Logger, NewID: NewSessionID,
+		Logger: opts.Logger, NewID: NewSessionID, Now: opts.Now,
 	}
 	if opts.Passkeys != nil {
 		deps.Passkeys, deps.PasskeyCeremonies = st, opts.Passkeys
