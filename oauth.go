@@ -1304,15 +1304,9 @@ func (s *Service) IntrospectOAuth(ctx context.Context, client *OAuthClient, toke
 	if client.Public() {
 		return nil, false, oauthErr(EOAuthInvalidClient, "a public client cannot introspect tokens")
 	}
-	c, ok, err := s.introspectAny(ctx, token)
-	if err != nil {
-		return nil, false, err
-	}
-	if ok {
-		if c.ClientID != client.ID {
-			return nil, false, nil
-		}
-		return c, true, nil
+	c, ok, err := s.introspectFor(ctx, token, client.ID)
+	if err != nil || ok {
+		return c, ok, err
 	}
 	if len(token) > 256 || token == "" {
 		return nil, false, nil

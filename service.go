@@ -929,21 +929,22 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 // (IntrospectOAuth), and a resource server that takes only first-party
 // tokens must not be told it is good.
 func (s *Service) Introspect(ctx context.Context, token string) (*Claims, bool, error) {
-	c, ok, err := s.introspectAny(ctx, token)
-	if err != nil || !ok || c.ClientID != "" {
-		return nil, false, err
-	}
-	return c, true, nil
+	return s.introspectFor(ctx, token, "")
 }
 
-// introspectAny is Introspect for any access token, a client's too.
-func (s *Service) introspectAny(ctx context.Context, token string) (*Claims, bool, error) {
+// introspectFor is Introspect for an access token issued to clientID ("":
+// restauth's own tokens). A token issued to anyone else is inactive, and
+// is found so before any store read.
+func (s *Service) introspectFor(ctx context.Context, token, clientID string) (*Claims, bool, error) {
 	p, err := s.authenticateToken(ctx, token)
 	if err != nil {
 		if ErrorCode(err) == EInvalidToken {
 			return nil, false, nil
 		}
 		return nil, false, err
+	}
+	if p.Claims.ClientID != clientID {
+		return nil, false, nil
 	}
 	if _, err := s.liveSession(ctx, p.SessionID); err != nil {
 		if ErrorCode(err) == EInvalidToken {
