@@ -74,6 +74,10 @@ func ErrorCode(err error) string {
 	return EInternal
 }
 
+// RetrySeconds is d in whole seconds, rounded up, as a Retry-After header
+// states a wait: every door that answers "try again later" says it so.
+func RetrySeconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+
 // ErrorMessage returns the client-safe message of err. Errors that are not
 // an *Error never leak their text: the client sees a generic sentence.
 func ErrorMessage(err error) string {

@@ -174,8 +174,7 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	noteErrorCode(w, code)
 	var e *restauth.Error
 	if errors.As(err, &e) && e.RetryAfter > 0 {
-		secs := int((e.RetryAfter + 999_999_999) / 1_000_000_000)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		w.Header().Set("Retry-After", strconv.Itoa(restauth.RetrySeconds(e.RetryAfter)))
 	}
 	switch status {
 	case http.StatusUnauthorized:

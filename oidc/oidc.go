@@ -178,17 +178,21 @@ func (s *server) oauthError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, status, map[string]string{"error": oe.Code, "error_description": oe.Description})
 		return
 	}
+	var retry time.Duration
+	var re *restauth.Error
+	if errors.As(err, &re) {
+		retry = re.RetryAfter
+	}
 	switch restauth.ErrorCode(err) {
 	case restauth.ETooManyRequests:
-		var e *restauth.Error
-		if errors.As(err, &e) && e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+		if retry > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(restauth.RetrySeconds(retry)))
 		}
 		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "slow_down",
 			"error_description": restauth.ErrorMessage(err)})
 		return
 	case restauth.EUnavailable, restauth.EOverloaded:
-		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Retry-After", strconv.Itoa(restauth.RetrySeconds(max(retry, time.Second))))
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable",
 			"error_description": restauth.ErrorMessage(err)})
 		return

@@ -194,7 +194,7 @@ func (s *server) show(w http.ResponseWriter, r *http.Request, v *view, err error
 		s.log.ErrorContext(r.Context(), "page request failed", "path", r.URL.Path, "err", err)
 	}
 	if rf.retry > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((rf.retry+time.Second-1)/time.Second)))
+		w.Header().Set("Retry-After", strconv.Itoa(restauth.RetrySeconds(rf.retry)))
 	}
 	switch {
 	case rf.field != "":

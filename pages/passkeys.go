@@ -7,7 +7,6 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/restauth/restauth"
 )
@@ -131,7 +130,7 @@ func (s *server) passkeyFail(w http.ResponseWriter, r *http.Request, err error) 
 			s.log.ErrorContext(r.Context(), "passkey request failed", "path", r.URL.Path, "err", err)
 		}
 		if rf.retry > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((rf.retry+time.Second-1)/time.Second)))
+			w.Header().Set("Retry-After", strconv.Itoa(restauth.RetrySeconds(rf.retry)))
 		}
 		status, text = rf.status, rf.text
 	}
