@@ -235,6 +235,12 @@ func form(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	return r.PostForm, nil
 }
 
+// meta is what the Service learns of the caller: its address (through
+// the trusted proxies) and its user agent.
+func (s *server) meta(r *http.Request) restauth.ClientMeta {
+	return restauth.ClientMeta{IP: clientip.Resolve(r, s.proxies), UserAgent: r.UserAgent()}
+}
+
 // client authenticates the calling client: HTTP Basic (client_secret_basic,
 // form-encoded per RFC 6749 2.3.1), the secret in the body
 // (client_secret_post), or a public client's client_id alone. Using two
@@ -301,7 +307,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	meta := restauth.ClientMeta{IP: clientip.Resolve(r, s.proxies), UserAgent: r.UserAgent()}
+	meta := s.meta(r)
 	var (
 		tok *restauth.OAuthTokens
 		err error
@@ -430,7 +436,7 @@ func (s *server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	meta := restauth.ClientMeta{IP: clientip.Resolve(r, s.proxies), UserAgent: r.UserAgent()}
+	meta := s.meta(r)
 	d, err := s.svc.StartDeviceAuthorization(r.Context(), client, f.Get("scope"), meta)
 	if err != nil {
 		s.oauthError(w, r, err)

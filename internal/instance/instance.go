@@ -102,11 +102,7 @@ func New(ctx context.Context, st Store, opts Options) (*Instance, error) {
 	if err := ring.Load(ctx); err != nil {
 		return nil, &StageError{"load signing keys", err}
 	}
-	secret, err := st.Secret(ctx, RefreshSecretName, func() ([]byte, error) {
-		b := make([]byte, 32)
-		_, err := rand.Read(b)
-		return b, err
-	})
+	secret, err := st.Secret(ctx, RefreshSecretName, newSecret)
 	if err != nil {
 		return nil, &StageError{"load refresh secret", err}
 	}
@@ -154,11 +150,7 @@ func New(ctx context.Context, st Store, opts Options) (*Instance, error) {
 		deps.OIDC.Issuer, deps.OIDC.IDTokens = opts.OIDCIssuer, idt
 		// The device page's confirmation tokens must verify on every
 		// instance, so their key is one stored secret per database.
-		deviceSecret, err := st.Secret(ctx, DeviceSecretName, func() ([]byte, error) {
-			b := make([]byte, 32)
-			_, err := rand.Read(b)
-			return b, err
-		})
+		deviceSecret, err := st.Secret(ctx, DeviceSecretName, newSecret)
 		if err != nil {
 			return nil, &StageError{"load the device-token secret", err}
 		}
@@ -185,4 +177,12 @@ func NewSessionID() (string, error) {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// newSecret makes a stored secret: 32 random bytes, the key size of the
+// HMACs and the sealing cipher that use them.
+func newSecret() ([]byte, error) {
+	b := make([]byte, 32)
+	_, err := rand.Read(b)
+	return b, err
 }
