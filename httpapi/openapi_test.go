@@ -237,7 +237,7 @@ func TestOpenAPIServed(t *testing.T) {
 func TestOpenAPIRoutes(t *testing.T) {
 	doc, _ := openAPI()
 	declared := routePatterns(t)
-	mux := http.NewServeMux()
+	mux := newRouter()
 	addRoutes(mux, Config{IntrospectClients: map[string]string{"gw": "s3cret-s3cret-s3cret"}}, Deps{})
 	documented := map[string]bool{}
 	for p, item := range doc.Paths.Map() {
@@ -261,7 +261,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 
 // routePatterns returns the patterns routes.go passes to mux.Handle,
 // read from its source, without the catch-all.
-func routePatterns(t *testing.T) []string {
+func routePatterns(t testing.TB) []string {
 	t.Helper()
 	f, err := parser.ParseFile(token.NewFileSet(), "routes.go", nil, 0)
 	if err != nil {

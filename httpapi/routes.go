@@ -1,11 +1,7 @@
 package httpapi
 
-import (
-	"net/http"
-)
-
 // addRoutes declares every route of the API in one place.
-func addRoutes(mux *http.ServeMux, cfg Config, deps Deps) {
+func addRoutes(mux *router, cfg Config, deps Deps) {
 	svc, log := deps.Service, deps.Logger
 	auth := requireAuth(log, svc)
 	session := requireSession(log, svc)
@@ -51,5 +47,5 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps) {
 	mux.Handle("GET /readyz", handleReadyz(deps.Ready, deps.Logger))
 
 	// Everything else: 404, or 405 with Allow, in JSON.
-	mux.Handle("/", handleUnrouted(mux))
+	mux.Handle("/", handleUnrouted(mux.ServeMux))
 }

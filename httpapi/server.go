@@ -50,7 +50,7 @@ func NewServer(cfg Config, deps Deps) http.Handler {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	mux := http.NewServeMux()
+	mux := newRouter()
 	addRoutes(mux, cfg, deps)
 	var h http.Handler = mux
 	if deps.Observer != nil {

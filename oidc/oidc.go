@@ -71,12 +71,7 @@ func NewServer(deps Deps, next http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	s.routes(mux)
 	h := logRequests(deps.Logger)(mux)
-	top := http.NewServeMux()
-	for _, p := range []string{PathDiscovery, PathToken, PathUserInfo, PathRevoke, PathIntrospect, PathDevice} {
-		top.Handle(p, h)
-	}
-	top.Handle("/", next)
-	return top
+	return httpapi.Branch([]string{PathDiscovery, PathToken, PathUserInfo, PathRevoke, PathIntrospect, PathDevice}, h, next)
 }
 
 func (s *server) routes(mux *http.ServeMux) {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/restauth/restauth"
@@ -90,17 +91,11 @@ func NewServer(cfg Config, deps Deps, next http.Handler) http.Handler {
 	pages = s.headers(pages)
 	pages = logRequests(deps.Logger)(pages)
 
-	top := http.NewServeMux()
-	for _, p := range routePatterns {
-		top.Handle(p, pages)
-	}
+	patterns := routePatterns
 	if s.svc.OIDCEnabled() {
-		for _, p := range oauthPatterns {
-			top.Handle(p, pages)
-		}
+		patterns = append(slices.Clip(patterns), oauthPatterns...)
 	}
-	top.Handle("/", next)
-	return top
+	return httpapi.Branch(patterns, pages, next)
 }
 
 // routePatterns are the paths the pages own; everything else goes to the

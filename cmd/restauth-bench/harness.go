@@ -478,10 +478,15 @@ type measurement struct {
 // password-hashing worker process), and, with -profile, a CPU profile of the
 // measured window.
 func (h *harness) measure(ctx context.Context, p *proc, name string, warmup, duration time.Duration, groups ...*group) measurement {
+	return h.measureProfiled(ctx, p, name, warmup, duration, h.opts.profile != "", groups...)
+}
+
+// measureProfiled is measure with the profile asked for or not.
+func (h *harness) measureProfiled(ctx context.Context, p *proc, name string, warmup, duration time.Duration, profile bool, groups ...*group) measurement {
 	reset := resetTreePeak(p.pid())
 	sampler := sampleRSS(p.pid(), 200*time.Millisecond)
 	var profDone chan struct{}
-	if h.opts.profile != "" && p.pprof != "" {
+	if profile && p.pprof != "" {
 		profDone = make(chan struct{})
 		go func() {
 			defer close(profDone)

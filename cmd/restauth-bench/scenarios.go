@@ -212,7 +212,15 @@ func (h *harness) alternatingRounds(ctx context.Context, p *proc, db *database, 
 			order = []*group{gr, gb}
 		}
 		for _, g := range order {
-			drive(ctx, warm, h.opts.ratioDuration, g)
+			target, prof := p, h.opts.profile != "" && round == 0
+			if g == gb {
+				target, prof = h.baseline, false
+			}
+			m := h.measureProfiled(ctx, target, name, warm, h.opts.ratioDuration, prof, g)
+			if rps := g.rps(); rps > 0 {
+				h.logf("%s round %d %s: server %.1f µs CPU per request, load generator %.1f µs, machine idle %.0f%%", name, round+1, g.name,
+					m.cpu.Server/rps*1e6, m.cpu.LoadGen/rps*1e6, 100*(1-(m.cpu.Server+m.cpu.LoadGen+m.cpu.Other)/float64(runtime.NumCPU())))
+			}
 		}
 		all = append(all, gb, gr)
 		rps, baseRPS = append(rps, gr.rps()), append(baseRPS, gb.rps())
