@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"net/url"
-	"strings"
 	"testing"
 )
 
@@ -79,20 +77,7 @@ func FuzzBranch(f *testing.F) {
 	own, next := side("own"), side("next")
 	b := Branch(branchPatterns, own, next)
 	ref := reference(own, next)
-	f.Fuzz(func(t *testing.T, method, target string) {
-		if method != "GET" && method != "POST" && method != "CONNECT" {
-			return
-		}
-		if !strings.HasPrefix(target, "/") {
-			return
-		}
-		if _, err := url.Parse("http://restauth.test" + target); err != nil {
-			return
-		}
-		if got, want := route(b, method, target), route(ref, method, target); got != want {
-			t.Errorf("%s %q: Branch gave %+v, a plain ServeMux %+v", method, target, got, want)
-		}
-	})
+	fuzzRouting(f, "Branch", b, ref, "GET", "POST", "CONNECT")
 }
 
 func BenchmarkBranch(b *testing.B) {

@@ -32,7 +32,7 @@ func newRouter() *router {
 func (rt *router) Handle(pattern string, h http.Handler) {
 	rt.ServeMux.Handle(pattern, h)
 	method, path, ok := strings.Cut(pattern, " ")
-	if !ok || !strings.HasPrefix(path, "/") || strings.HasSuffix(path, "/") || strings.ContainsAny(path, "{}") || strings.Contains(method, "/") {
+	if !ok || !strings.HasPrefix(path, "/") || strings.HasSuffix(path, "/") || strings.ContainsAny(path, "{}") {
 		return
 	}
 	rt.fixed[path] = append(rt.fixed[path], fixedRoute{method: method, pattern: pattern, h: h})

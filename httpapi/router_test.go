@@ -90,20 +90,21 @@ func FuzzRouter(f *testing.F) {
 	f.Add("DELETE", "/api/sessions")
 	f.Add("HEAD", "/api/token")
 	rt, mux := routeBoth(f)
+	fuzzRouting(f, "the router", rt, mux, "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH")
+}
+
+// fuzzRouting fuzzes requests of the given methods for origin-form targets
+// and checks that h routes each as the plain ServeMux ref does.
+func fuzzRouting(f *testing.F, name string, h, ref http.Handler, methods ...string) {
 	f.Fuzz(func(t *testing.T, method, target string) {
-		switch method {
-		case "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH":
-		default:
-			return
-		}
-		if !strings.HasPrefix(target, "/") {
+		if !slices.Contains(methods, method) || !strings.HasPrefix(target, "/") {
 			return
 		}
 		if _, err := url.Parse("http://restauth.test" + target); err != nil {
 			return
 		}
-		if got, want := route(rt, method, target), route(mux, method, target); got != want {
-			t.Errorf("%s %q: the router gave %+v, a plain ServeMux %+v", method, target, got, want)
+		if got, want := route(h, method, target), route(ref, method, target); got != want {
+			t.Errorf("%s %q: %s gave %+v, a plain ServeMux %+v", method, target, name, got, want)
 		}
 	})
 }
