@@ -80,7 +80,7 @@ func (s *Service) OpenBrowserSession(ctx context.Context, u *User, meta ClientMe
 	sess := &Session{
 		ID: id, UserID: u.ID, CreatedAt: now, LastUsedAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionTTL),
-		ClientIP:  meta.IP, UserAgent: truncate(meta.UserAgent, 256),
+		ClientIP:  meta.IP, UserAgent: ClientLabel(meta.UserAgent),
 	}
 	if err := b.CreateBrowserSession(ctx, sess, HashBrowserCookie(cookie)); err != nil {
 		return nil, "", err

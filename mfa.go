@@ -392,7 +392,7 @@ func (s *Service) challenge(ctx context.Context, u *User, meta ClientMeta) error
 	now := s.deps.Now()
 	c := &MFAChallenge{
 		Hash: hashMFAToken(tok), UserID: u.ID,
-		ClientIP: meta.IP, UserAgent: truncate(meta.UserAgent, 256),
+		ClientIP: meta.IP, UserAgent: ClientLabel(meta.UserAgent),
 		CreatedAt: now, ExpiresAt: now.Add(MFAChallengeTTL),
 	}
 	factors, err := s.secondFactors(ctx, u.ID)

@@ -1099,7 +1099,7 @@ func (s *Service) openOAuthSession(ctx context.Context, codeHash []byte, client 
 	sess := &Session{
 		ID: g.SessionID, UserID: u.ID, CreatedAt: now, LastUsedAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionTTL),
-		ClientIP:  meta.IP, UserAgent: truncate(meta.UserAgent, 256),
+		ClientIP:  meta.IP, UserAgent: ClientLabel(meta.UserAgent),
 	}
 	var rt string
 	var rec *RefreshRecord
@@ -1304,9 +1304,9 @@ func (s *Service) IntrospectOAuth(ctx context.Context, client *OAuthClient, toke
 	if client.Public() {
 		return nil, false, oauthErr(EOAuthInvalidClient, "a public client cannot introspect tokens")
 	}
-	c, ok, err := s.introspectFor(ctx, token, client.ID)
-	if err != nil || ok {
-		return c, ok, err
+	c, active, signed, err := s.introspectFor(ctx, token, client.ID)
+	if err != nil || signed {
+		return c, active, err
 	}
 	if len(token) > 256 || token == "" {
 		return nil, false, nil
@@ -1482,7 +1482,7 @@ func (s *Service) ClientCredentials(ctx context.Context, client *OAuthClient, sc
 			return nil, err
 		}
 		sess = &Session{ID: id, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL),
-			ClientIP: meta.IP, UserAgent: truncate(meta.UserAgent, 256)}
+			ClientIP: meta.IP, UserAgent: ClientLabel(meta.UserAgent)}
 		g := &OAuthGrant{SessionID: id, ClientID: client.ID, Scopes: client.Scopes, AuthTime: now}
 		if err := st.CreateOAuthSession(ctx, nil, sess, nil, g); err != nil {
 			return nil, err

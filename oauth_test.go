@@ -14,6 +14,7 @@ import (
 
 	"github.com/restauth/restauth"
 	"github.com/restauth/restauth/internal/instance"
+	"github.com/restauth/restauth/internal/teststore"
 	"github.com/restauth/restauth/password"
 	"github.com/restauth/restauth/sqlite"
 )
@@ -622,7 +623,8 @@ func TestClientIDNeverLooksLikeAFlag(t *testing.T) {
 // counted per /64 for IPv6 clients, as every address limit is: rotating
 // addresses within one subscriber's block buys no more stored codes.
 func TestDeviceCodesCountedPerIPv6Block(t *testing.T) {
-	svc := newOIDCService(t)
+	st, raw := teststore.SQLite.Open(t)
+	svc := newServiceOn(t, restauth.DefaultConfig(), st, func(o *instance.Options) { o.OIDCIssuer = testIssuer })
 	ctx := context.Background()
 	tv, _, err := svc.RegisterOAuthClient(ctx, restauth.OAuthClientSpec{Name: "TV", Public: true,
 		Grants: []string{restauth.GrantDeviceCode}, Scopes: []string{"openid"}})
@@ -638,10 +640,52 @@ func TestDeviceCodesCountedPerIPv6Block(t *testing.T) {
 			t.Fatalf("device authorization %d: %v, want success", i, err)
 		}
 	}
+	before, err := teststore.TakeSnapshot(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := start("2001:db8::ffff"); restauth.ErrorCode(err) != restauth.ETooManyRequests {
 		t.Errorf("device authorization from a new address in the same /64: %v, want %s", err, restauth.ETooManyRequests)
 	}
+	after, err := teststore.TakeSnapshot(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The budget's counter counts the refused request too; nothing else
+	// may change.
+	if changed := before.Diff(after, "counters"); len(changed) > 0 {
+		t.Errorf("the refused device authorization changed the tables %q, want nothing stored", changed)
+	}
 	if err := start("2001:db8:0:1::1"); err != nil {
 		t.Errorf("device authorization from another /64: %v, want success", err)
+	}
+}
+
+// TestDeviceMissesCountedPerIPv6Block checks that unknown user codes are
+// counted against the client's /64, like every other address limit: one
+// subscriber rotating through its block gets one budget, and another
+// block is not charged for it.
+func TestDeviceMissesCountedPerIPv6Block(t *testing.T) {
+	svc := newOIDCService(t)
+	ctx := context.Background()
+	// Each person may try DeviceUserCodeAttempts codes; enough people to
+	// spend the block's budget of misses, each from its own address.
+	misses := 0
+	for person := int64(1); misses < restauth.DeviceUserCodeIPMisses; person++ {
+		for i := 0; i < restauth.DeviceUserCodeAttempts && misses < restauth.DeviceUserCodeIPMisses; i++ {
+			ip := fmt.Sprintf("2001:db8::%x", misses+1)
+			_, _, err := svc.DeviceRequest(ctx, &restauth.Principal{UserID: person}, "WDJB-MJHT", restauth.ClientMeta{IP: ip})
+			if code(err) != restauth.ENotFound {
+				t.Fatalf("unknown user code %d from %s: %v, want %s", misses+1, ip, err, restauth.ENotFound)
+			}
+			misses++
+		}
+	}
+	other := &restauth.Principal{UserID: 1000}
+	if _, _, err := svc.DeviceRequest(ctx, other, "WDJB-MJHT", restauth.ClientMeta{IP: "2001:db8::ffff"}); code(err) != restauth.ETooManyRequests {
+		t.Errorf("a user code from a new address in the spent /64: %v, want %s", err, restauth.ETooManyRequests)
+	}
+	if _, _, err := svc.DeviceRequest(ctx, other, "WDJB-MJHT", restauth.ClientMeta{IP: "2001:db8:0:1::1"}); code(err) != restauth.ENotFound {
+		t.Errorf("a user code from another /64: %v, want %s, not throttled", err, restauth.ENotFound)
 	}
 }

@@ -130,15 +130,18 @@ type Rotation struct {
 	// Live, when set, judges the session, as it was before this rotation,
 	// before anything is written: when it refuses, the parent stays
 	// unused, no child is stored and the session is not touched, and the
-	// result has Consumed false and a zero UsedAt.
+	// result has Ended set.
 	Live func(*Session) bool
 }
 
-// RotationResult tells the Service what the store found. When Consumed is
-// false the parent had been used before, at UsedAt, and ChildSealed holds the
-// child stored then.
+// RotationResult tells the Service what the store found: one of three
+// outcomes. Ended: Live refused the session and nothing was written.
+// Consumed: the parent was consumed and its child stored. Neither: the
+// parent had been used before, at UsedAt, and ChildSealed holds the child
+// stored then. Session is the session in every case.
 type RotationResult struct {
 	Session     *Session
+	Ended       bool
 	Consumed    bool
 	UsedAt      time.Time
 	ChildSealed []byte

@@ -574,7 +574,7 @@ func (s *Service) openSession(ctx context.Context, u *User, meta ClientMeta, reu
 	sess := &Session{
 		ID: id, UserID: u.ID, CreatedAt: now, LastUsedAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionTTL),
-		ClientIP:  meta.IP, UserAgent: truncate(meta.UserAgent, 256),
+		ClientIP:  meta.IP, UserAgent: ClientLabel(meta.UserAgent),
 		Reusable: reusable,
 	}
 	var rt string
@@ -692,7 +692,7 @@ func (s *Service) Renew(ctx context.Context, p *Principal, meta ClientMeta) (*To
 // their user), and opening one fails on the store's foreign key.
 func (s *Service) renewWithPassword(ctx context.Context, p *Principal, meta ClientMeta) (*TokenPair, error) {
 	u := &User{ID: p.UserID, Username: p.Username}
-	ua := truncate(meta.UserAgent, 256)
+	ua := ClientLabel(meta.UserAgent)
 	unlock, err := s.renewals.lock(ctx, FormatUserID(u.ID)+"\x00"+meta.IP+"\x00"+ua)
 	if err != nil {
 		return nil, err
@@ -789,10 +789,12 @@ func (s *Service) rotate(ctx context.Context, refreshToken string) (*Session, *U
 	sess := res.Session
 	// The session is judged by the one liveness rule, Session.Live, as it
 	// was before this rotation touched it: revoked, past its absolute
-	// expiry, or idle for too long all end it. The store has judged it the
-	// same way before writing anything, so a refused refresh stores
-	// nothing; a used parent is judged here.
-	if !live(sess) {
+	// expiry, or idle for too long all end it. The store has judged it
+	// before writing anything (Ended: nothing was stored); the session of a
+	// used parent, which the store returns as it is now, is judged here, so
+	// that a retry on an ended session is refused rather than taken for
+	// reuse.
+	if res.Ended || !live(sess) {
 		return nil, nil, "", now, errBadRefresh
 	}
 	if !res.Consumed {
@@ -929,30 +931,33 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 // (IntrospectOAuth), and a resource server that takes only first-party
 // tokens must not be told it is good.
 func (s *Service) Introspect(ctx context.Context, token string) (*Claims, bool, error) {
-	return s.introspectFor(ctx, token, "")
+	c, active, _, err := s.introspectFor(ctx, token, "")
+	return c, active, err
 }
 
 // introspectFor is Introspect for an access token issued to clientID ("":
 // restauth's own tokens). A token issued to anyone else is inactive, and
-// is found so before any store read.
-func (s *Service) introspectFor(ctx context.Context, token, clientID string) (*Claims, bool, error) {
+// is found so before any store read. signed reports that token verified as
+// an access token, whoever it was issued to, so that IntrospectOAuth does
+// not go on to look it up as a refresh token.
+func (s *Service) introspectFor(ctx context.Context, token, clientID string) (c *Claims, active, signed bool, err error) {
 	p, err := s.authenticateToken(ctx, token)
 	if err != nil {
 		if ErrorCode(err) == EInvalidToken {
-			return nil, false, nil
+			return nil, false, false, nil
 		}
-		return nil, false, err
+		return nil, false, false, err
 	}
 	if p.Claims.ClientID != clientID {
-		return nil, false, nil
+		return nil, false, true, nil
 	}
 	if _, err := s.liveSession(ctx, p.SessionID); err != nil {
 		if ErrorCode(err) == EInvalidToken {
-			return nil, false, nil
+			return nil, false, true, nil
 		}
-		return nil, false, err
+		return nil, false, true, err
 	}
-	return p.Claims, true, nil
+	return p.Claims, true, true, nil
 }
 
 func (s *Service) revokeOne(ctx context.Context, userID int64, id string) error {
@@ -994,6 +999,35 @@ func FormatUserID(id int64) string { return strconv.FormatInt(id, 10) }
 // truncate cuts a client-supplied label (a user agent) to at most n bytes
 // of valid UTF-8 without NUL, so that every store can keep it whichever door
 // it came through.
+// ClientLabel is how a client's User-Agent is stored and shown with its
+// sessions, whichever door the request came through: invalid UTF-8 becomes
+// U+FFFD, control characters are dropped, and it is cut to 256 bytes on a
+// rune boundary. A label is shown, never compared, so the request goes on
+// with the cleaned value rather than being refused.
+func ClientLabel(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || isControl(r) {
+			clean = false
+			break
+		}
+	}
+	if !clean {
+		s = strings.Map(func(r rune) rune {
+			if isControl(r) {
+				return -1
+			}
+			return r
+		}, strings.ToValidUTF8(s, "\uFFFD"))
+	}
+	return truncate(s, 256)
+}
+
+// isControl reports whether r is a C0 or C1 control character or DEL.
+func isControl(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r < 0xa0)
+}
+
 func truncate(s string, n int) string {
 	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
 		s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")

@@ -34,7 +34,7 @@ func newService(t *testing.T, cfg restauth.Config, with ...func(*instance.Option
 
 // newServiceOn wires a Service on st, as another instance sharing the
 // database would be. Each of with may change the instance's options.
-func newServiceOn(t *testing.T, cfg restauth.Config, st *sqlite.DB, with ...func(*instance.Options)) *restauth.Service {
+func newServiceOn(t *testing.T, cfg restauth.Config, st instance.Store, with ...func(*instance.Options)) *restauth.Service {
 	t.Helper()
 	opts := instance.Options{
 		Config: cfg, Hasher: password.New(password.Options{Params: fastParams}), VerifierCacheSize: -1,

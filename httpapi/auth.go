@@ -237,5 +237,5 @@ func fromScript(w http.ResponseWriter, r *http.Request) bool {
 
 // meta describes the request's origin for sessions and per-IP limits.
 func meta(r *http.Request) restauth.ClientMeta {
-	return restauth.ClientMeta{IP: clientIPFrom(r), UserAgent: clientLabel(r.UserAgent())}
+	return restauth.ClientMeta{IP: clientIPFrom(r), UserAgent: r.UserAgent()}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/restauth/restauth"
 )
 
 // The tables in this file send hostile values through every door the API
@@ -375,8 +377,8 @@ func TestHostileHeaders(t *testing.T) {
 			wantStatus(t, l, 200, "")
 			for _, s := range l.json["sessions"].([]any) {
 				if m := s.(map[string]any); m["current"] == true {
-					if got, _ := m["user_agent"].(string); got != clientLabel(ua) || !utf8.ValidString(got) {
-						t.Errorf("login with User-Agent %q: session user_agent %q, want %q", ua, got, clientLabel(ua))
+					if got, _ := m["user_agent"].(string); got != restauth.ClientLabel(ua) || !utf8.ValidString(got) {
+						t.Errorf("login with User-Agent %q: session user_agent %q, want %q", ua, got, restauth.ClientLabel(ua))
 					}
 				}
 			}

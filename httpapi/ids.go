@@ -80,31 +80,3 @@ func basicNameOK(s string) bool {
 // errUnknownName is the answer to a login whose username basicNameOK
 // refuses: the code and message of any unknown username.
 var errUnknownName = restauth.Errorf(restauth.EUnauthorized, "invalid username or password")
-
-// clientLabel makes a header value that is only a label (the User-Agent a
-// session records) storable as text: invalid UTF-8 becomes U+FFFD and
-// control characters are dropped. A label is shown, never compared, so
-// the request goes on with the cleaned value rather than being refused.
-func clientLabel(s string) string {
-	clean := true
-	for _, r := range s {
-		if r == utf8.RuneError || isControl(r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if isControl(r) {
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(s, "\uFFFD"))
-}
-
-// isControl reports whether r is a C0 or C1 control character or DEL.
-func isControl(r rune) bool {
-	return r < 0x20 || (r >= 0x7f && r < 0xa0)
-}

@@ -56,7 +56,20 @@ func testLoginRefreshLogout(t *testing.T, kind storeKind) {
 	wantStatus(t, e.do("GET", "/api/resource", "", "Authorization", "Bearer "+access), 401, "invalid_token")
 	wantStatus(t, e.do("GET", "/api/resource", "", "Authorization", "Bearer "+access2), 401, "invalid_token")
 	wantStatus(t, e.do("GET", "/api/token", "", "Authorization", basic(access2, "")), 401, "invalid_token")
+	// A refresh on the ended session is refused and writes nothing: the
+	// token stays unused, no child is stored, the session is not touched.
+	before, err := takeSnapshot(t.Context(), e.raw)
+	if err != nil {
+		t.Fatal(err)
+	}
 	wantStatus(t, e.do("POST", "/api/tokens/refresh", refreshBody(refresh2)), 400, "invalid_grant")
+	after, err := takeSnapshot(t.Context(), e.raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed := before.Diff(after); len(changed) > 0 {
+		t.Errorf("a refresh on a logged-out session changed the tables %q", changed)
+	}
 }
 
 func TestRefreshReuseRevokesSession(t *testing.T) { forEachStore(t, testRefreshReuseRevokesSession) }

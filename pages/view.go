@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/restauth/restauth"
 )
 
 // msg returns the catalog's sentence for key, formatted with args. A key
@@ -214,9 +216,10 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page
 }
 
 // waitText says how long "Wait %s" is, in whole seconds or minutes,
-// rounded up so that a person who waits that long is let in.
+// rounded up so that a person who waits that long is let in: the same
+// seconds a Retry-After header would state.
 func waitText(d time.Duration) string {
-	secs := int((d + time.Second - 1) / time.Second)
+	secs := restauth.RetrySeconds(d)
 	switch {
 	case secs <= 1:
 		return msg("seconds_one")

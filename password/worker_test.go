@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/restauth/restauth/internal/procstat"
 )
 
 // The test binary doubles as the hashing worker: TestMain serves as one
@@ -151,20 +153,13 @@ func TestWorkerNice(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := workerPID(h)
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	nices, err := procstat.ThreadNices(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, task := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
-		if err != nil {
-			continue // The thread has exited.
-		}
-		// Field 19 is the nice value; the command name before it may
-		// hold spaces, so count from its closing parenthesis.
-		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-		if f[16] != "7" {
-			t.Errorf("worker thread %s nice = %s, want 7", task.Name(), f[16])
+	for _, nice := range nices {
+		if nice != 7 {
+			t.Errorf("worker thread nice = %d, want 7", nice)
 		}
 	}
 	if own := ownNice(t); own != 0 {
@@ -172,14 +167,13 @@ func TestWorkerNice(t *testing.T) {
 	}
 }
 
-// ownNice returns the calling thread's nice value, field 19 of its stat.
+// ownNice returns the calling thread's nice value.
 func ownNice(t *testing.T) int {
-	b, err := os.ReadFile("/proc/thread-self/stat")
-	if err != nil {
-		t.Fatal(err)
+	st, ok := procstat.Read("/proc/thread-self/stat")
+	if !ok {
+		t.Fatal("cannot read /proc/thread-self/stat")
 	}
-	n, _ := strconv.Atoi(strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))[16])
-	return n
+	return st.Nice
 }
 
 func TestWorkerExitFallsBackAndRestarts(t *testing.T) {

@@ -99,9 +99,10 @@ func (db *DB) ListSessions(ctx context.Context, userID int64, now time.Time) ([]
 // as it was before this rotation, so the caller applies the idle timeout to
 // the previous use. When the token had already been used, the result
 // carries UsedAt, the ChildSealed stored then and the session as it is now,
-// and nothing is written. An unknown token is restauth.ErrNotFound. Whether
-// the session is live, and whether a reuse is a retry within the grace
-// window, is the Service's to decide.
+// and nothing is written. When r.Live refuses the session, the transaction
+// is rolled back and the result has Ended set. An unknown token is
+// restauth.ErrNotFound. Whether a reuse is a retry within the grace window
+// is the Service's to decide.
 func (db *DB) RotateRefresh(ctx context.Context, r restauth.Rotation) (*restauth.RotationResult, error) {
 	var res *restauth.RotationResult
 	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
@@ -122,7 +123,7 @@ func (db *DB) RotateRefresh(ctx context.Context, r restauth.Rotation) (*restauth
 				}
 				if r.Live != nil && !r.Live(s) {
 					// Rolled back: a refused refresh writes nothing.
-					res = &restauth.RotationResult{Session: s}
+					res = &restauth.RotationResult{Session: s, Ended: true}
 					return errSessionEnded
 				}
 				if _, err := tx.Exec(ctx,

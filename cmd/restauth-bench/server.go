@@ -21,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/restauth/restauth/internal/procstat"
 )
 
 // pprofOverlay is compiled into the restauth binary with go build -overlay
@@ -250,7 +252,7 @@ func treeMem(pid int) (rss, hwm int64, err error) {
 		return 0, 0, err
 	}
 	for _, c := range children(pid) {
-		if r, h, err := memStatus(c.pid); err == nil {
+		if r, h, err := memStatus(c.PID); err == nil {
 			rss += r
 			hwm += h
 		}
@@ -275,7 +277,7 @@ func resetTreePeak(pid int) bool {
 	}
 	ok := true
 	for _, c := range children(pid) {
-		if err := resetPeak(c.pid); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ESRCH) {
+		if err := resetPeak(c.PID); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ESRCH) {
 			ok = false
 		}
 	}
@@ -413,88 +415,22 @@ func readCPU(server, self int) cpuTicks {
 			}
 		}
 	}
-	if st, ok := readStat(server); ok {
-		t.server[procKey{st.pid, st.start}] = st.ticks
+	if st, ok := procstat.Process(server); ok {
+		t.server[procKey{st.PID, st.Start}] = st.Ticks
 	}
 	for _, c := range children(server) {
-		t.server[procKey{c.pid, c.start}] = c.ticks
+		t.server[procKey{c.PID, c.Start}] = c.Ticks
 	}
-	if st, ok := readStat(self); ok {
-		t.self = st.ticks
+	if st, ok := procstat.Process(self); ok {
+		t.self = st.Ticks
 	}
 	return t
 }
 
-// procStat is what the harness uses of /proc/PID/stat.
-type procStat struct {
-	pid, ppid int
-	ticks     int64 // utime+stime.
-	start     int64 // starttime: clock ticks after boot.
-}
-
-// parseStat parses the text of /proc/PID/stat.
-func parseStat(s string) (procStat, bool) {
-	var st procStat
-	// The command name, in parentheses, may hold spaces and parentheses;
-	// the fields after its last ')' are fixed.
-	open := strings.IndexByte(s, '(')
-	closing := strings.LastIndexByte(s, ')')
-	if open < 1 || closing < open {
-		return st, false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(s[:open]))
-	if err != nil {
-		return st, false
-	}
-	// Fields 3 on: state, ppid, ..., utime (14), stime (15), ...,
-	// starttime (22).
-	f := strings.Fields(s[closing+1:])
-	if len(f) < 20 {
-		return st, false
-	}
-	ppid, err1 := strconv.Atoi(f[1])
-	utime, err2 := strconv.ParseInt(f[11], 10, 64)
-	stime, err3 := strconv.ParseInt(f[12], 10, 64)
-	start, err4 := strconv.ParseInt(f[19], 10, 64)
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
-		return procStat{}, false
-	}
-	return procStat{pid: pid, ppid: ppid, ticks: utime + stime, start: start}, true
-}
-
-func readStat(pid int) (procStat, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return procStat{}, false
-	}
-	return parseStat(string(b))
-}
-
-// children scans /proc/[0-9]*/stat for the processes whose parent is pid.
-// Restauth's only child is its password-hashing worker, started on the
-// first hash and restarted if it dies, so a child may appear or disappear
-// between two scans; one that exits during the scan is left out.
-func children(pid int) []procStat {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var out []procStat
-	for _, e := range ents {
-		name := e.Name()
-		if name == "" || strings.Trim(name, "0123456789") != "" {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + name + "/stat")
-		if err != nil {
-			continue
-		}
-		if st, ok := parseStat(string(b)); ok && st.ppid == pid && st.pid != pid {
-			out = append(out, st)
-		}
-	}
-	return out
-}
+// children are the processes whose parent is pid. Restauth's only child
+// is its password-hashing worker, started on the first hash and restarted
+// if it dies, so a child may appear or disappear between two scans.
+func children(pid int) []procstat.Stat { return procstat.Children(pid) }
 
 // cpuShare is how many CPUs, on average over an interval, went to the
 // server (with its hashing worker process: its direct children), to the

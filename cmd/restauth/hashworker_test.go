@@ -1,17 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/restauth/restauth/internal/procstat"
 )
 
 // TestMain lets the test binary stand in for restauth as its own hashing
@@ -48,9 +48,13 @@ func TestHashWorker(t *testing.T) {
 		t.Fatalf("register: %d %s, want 201", r.status, r.raw)
 	}
 	first := workerOf(t, "13")
-	for _, nice := range threadNices(t, first) {
-		if nice != "13" {
-			t.Errorf("worker thread nice = %s, want 13", nice)
+	nices, err := procstat.ThreadNices(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nice := range nices {
+		if nice != 13 {
+			t.Errorf("worker thread nice = %d, want 13", nice)
 		}
 	}
 	env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", first))
@@ -100,43 +104,14 @@ func workerOf(t *testing.T, nice string) int {
 // findWorker returns the pid of a child of this process whose command line
 // is hash-worker with the given nice value, or 0.
 func findWorker(nice string) int {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
+	for _, c := range procstat.Children(os.Getpid()) {
+		if c.State == "Z" {
 			continue
 		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(f) < 2 || f[1] != strconv.Itoa(os.Getpid()) || f[0] == "Z" {
-			continue
-		}
-		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", c.PID))
 		if strings.HasSuffix(string(cmdline), "\x00"+workerCommand+"\x00--nice\x00"+nice+"\x00") {
-			return pid
+			return c.PID
 		}
 	}
 	return 0
-}
-
-// threadNices returns the nice value of each thread of pid, field 19 of
-// its stat.
-func threadNices(t *testing.T, pid int) []string {
-	t.Helper()
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var nices []string
-	for _, task := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
-		if err != nil {
-			continue // The thread has exited.
-		}
-		nices = append(nices, strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))[16])
-	}
-	return nices
 }
