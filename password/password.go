@@ -85,12 +85,14 @@ type Options struct {
 	QueueTimeout time.Duration
 	// Worker, when set, returns the command of a hashing worker process
 	// (one that runs ServeWorker on its standard input and output), and
-	// argon2 keys are computed there. Nil computes them on the caller's
-	// goroutine.
+	// argon2 keys are computed in such processes: one per computation
+	// that runs at once, up to the number of CPUs, each started on its
+	// first computation with GOMAXPROCS added to the command's
+	// environment. Nil computes keys on the caller's goroutine.
 	Worker func() *exec.Cmd
-	// WorkerError, when set, is told when the worker cannot start or
-	// exits; the Hasher then computes keys itself until a new worker
-	// starts, at most once a second.
+	// WorkerError, when set, is told when a worker cannot start or
+	// exits; the Hasher then computes that worker's keys itself until a
+	// new one starts, at most once a second.
 	WorkerError func(error)
 }
 
@@ -100,7 +102,7 @@ type Options struct {
 type Hasher struct {
 	params Params
 	gate   *Gate
-	worker *worker // Nil when keys are computed in this process.
+	worker *workerPool // Nil when keys are computed in this process.
 }
 
 // New returns a Hasher configured by opts. It panics if the resulting
@@ -117,7 +119,7 @@ func New(opts Options) *Hasher {
 		gate:   NewGate(opts.MaxConcurrent, opts.MaxQueue, opts.QueueTimeout),
 	}
 	if opts.Worker != nil {
-		h.worker = newWorker(opts.Worker, opts.WorkerError)
+		h.worker = newWorkerPool(cap(h.gate.slots), p.Threads, opts.Worker, opts.WorkerError)
 	}
 	return h
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,7 +56,8 @@ func testWorker(t *testing.T, mode string) func() *exec.Cmd {
 	}
 	return func() *exec.Cmd {
 		cmd := exec.Command(exe)
-		cmd.Env = []string{testWorkerEnv + "=" + mode}
+		// A race-enabled worker would otherwise wait a second at exit.
+		cmd.Env = []string{testWorkerEnv + "=" + mode, "GORACE=atexit_sleep_ms=0"}
 		cmd.Stderr = os.Stderr
 		return cmd
 	}
@@ -87,14 +89,27 @@ func (l *errorLog) count() int {
 
 var workerParams = Params{Memory: 64, Time: 1, Threads: 1}
 
-// workerPID returns the pid of h's running worker, or 0.
+// workerPID returns the pid of h's first worker, the one that computes
+// hashes asked for one at a time, or 0 when it does not run.
 func workerPID(h *Hasher) int {
-	h.worker.mu.Lock()
-	defer h.worker.mu.Unlock()
-	if h.worker.proc == nil {
+	return h.worker.workers[0].pid()
+}
+
+// pid returns the pid of w's running process, or 0.
+func (w *worker) pid() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.proc == nil {
 		return 0
 	}
-	return h.worker.proc.cmd.Process.Pid
+	return w.proc.cmd.Process.Pid
+}
+
+// setRestartDelay sets the restart delay of every worker of h.
+func setRestartDelay(h *Hasher, d time.Duration) {
+	for _, w := range h.worker.workers {
+		w.restartDelay = d
+	}
 }
 
 func TestWorkerComputesAsInProcess(t *testing.T) {
@@ -180,7 +195,7 @@ func TestWorkerExitFallsBackAndRestarts(t *testing.T) {
 	errs := newErrorLog()
 	h := New(Options{Params: workerParams, Worker: testWorker(t, "serve"), WorkerError: errs.add})
 	defer h.Close()
-	h.worker.restartDelay = 50 * time.Millisecond
+	setRestartDelay(h, 50*time.Millisecond)
 	ctx := context.Background()
 	if _, err := h.Hash(ctx, "pw"); err != nil {
 		t.Fatal(err)
@@ -202,7 +217,7 @@ func TestWorkerExitFallsBackAndRestarts(t *testing.T) {
 	// The reader reports the exit after it has set the restart time, so
 	// once the report is in, the restart delay counts from before now.
 	<-errs.first
-	time.Sleep(h.worker.restartDelay)
+	time.Sleep(50 * time.Millisecond)
 	if _, err := h.Hash(ctx, "pw"); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +249,7 @@ func TestWorkerCannotStart(t *testing.T) {
 	h := New(Options{Params: workerParams, Worker: missing, WorkerError: errs.add})
 	defer h.Close()
 	// However slow the hashes below, none falls after the restart delay.
-	h.worker.restartDelay = time.Hour
+	setRestartDelay(h, time.Hour)
 	for range 3 {
 		enc, err := h.Hash(context.Background(), "pw")
 		if err != nil {
@@ -255,9 +270,10 @@ func TestWorkerClose(t *testing.T) {
 	if _, err := h.Hash(context.Background(), "pw"); err != nil {
 		t.Fatal(err)
 	}
-	h.worker.mu.Lock()
-	cmd := h.worker.proc.cmd
-	h.worker.mu.Unlock()
+	w := h.worker.workers[0]
+	w.mu.Lock()
+	cmd := w.proc.cmd
+	w.mu.Unlock()
 	h.Close()
 	if cmd.ProcessState == nil || !cmd.ProcessState.Success() {
 		t.Errorf("worker state after Close = %v, want exited with status 0", cmd.ProcessState)
@@ -335,4 +351,99 @@ func FuzzParseRequest(f *testing.F) {
 			t.Fatalf("re-encoded request = %x, want %x", again, body)
 		}
 	})
+}
+
+func TestPoolShape(t *testing.T) {
+	tests := []struct {
+		concurrent, lanes, cpus int
+		workers, gomaxprocs     int
+	}{
+		{2, 1, 2, 2, 1},    // The default on 2 CPUs: a process per hash.
+		{8, 1, 8, 8, 1},    // The default on 8 CPUs.
+		{1, 1, 4, 1, 1},    // Fewer hashes at once than CPUs.
+		{4, 1, 2, 2, 2},    // More hashes than CPUs: two per process.
+		{5, 1, 2, 2, 2},    // Rounded up.
+		{2, 4, 2, 2, 2},    // Four lanes a hash, at most the CPUs.
+		{2, 2, 8, 2, 2},    // Two lanes a hash.
+		{4096, 1, 2, 2, 2}, // The largest --hash-concurrency.
+		{0, 0, 1, 1, 1},    // Nothing below one.
+	}
+	for _, tt := range tests {
+		w, p := poolShape(tt.concurrent, tt.lanes, tt.cpus)
+		if w != tt.workers || p != tt.gomaxprocs {
+			t.Errorf("poolShape(%d, %d, %d) = %d, %d; want %d, %d",
+				tt.concurrent, tt.lanes, tt.cpus, w, p, tt.workers, tt.gomaxprocs)
+		}
+	}
+}
+
+// TestWorkerPoolSpread checks that computations at once go to different
+// processes, the least busy first, and one at a time always to the first.
+func TestWorkerPoolSpread(t *testing.T) {
+	p := newWorkerPool(3, 1, nil, nil)
+	n := len(p.workers)
+	var got []int
+	for range n {
+		got = append(got, p.acquire())
+	}
+	for i, w := range got {
+		if w != i {
+			t.Fatalf("workers of %d computations at once = %v; want 0 to %d in turn", n, got, n-1)
+		}
+	}
+	last := n - 1
+	p.release(last)
+	if w := p.acquire(); w != last {
+		t.Errorf("after worker %d is released, acquire = %d; want %d (the only idle one)", last, w, last)
+	}
+	for i := range n {
+		p.release(i)
+	}
+	for range 3 {
+		w := p.acquire()
+		p.release(w)
+		if w != 0 {
+			t.Errorf("one computation at a time went to worker %d; want 0", w)
+		}
+	}
+}
+
+// TestWorkerProcessPerHash checks that two hashes at once run in two
+// processes, each with one scheduler processor and the command's own
+// environment.
+func TestWorkerProcessPerHash(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("one CPU: one worker process")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("a process's environment is read from Linux's /proc")
+	}
+	h := New(Options{Params: workerParams, MaxConcurrent: 2, Worker: testWorker(t, "serve")})
+	defer h.Close()
+	// Hold the first worker as a computation in flight would, so that the
+	// hash goes to the second; then hash on the first.
+	first := h.worker.acquire()
+	if _, err := h.Hash(context.Background(), "pw"); err != nil {
+		t.Fatal(err)
+	}
+	h.worker.release(first)
+	if _, err := h.Hash(context.Background(), "pw"); err != nil {
+		t.Fatal(err)
+	}
+	pids := []int{h.worker.workers[0].pid(), h.worker.workers[1].pid()}
+	if pids[0] == 0 || pids[1] == 0 || pids[0] == pids[1] {
+		t.Fatalf("worker pids = %v; want two running processes", pids)
+	}
+	for _, pid := range pids {
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vars := strings.Split(strings.TrimRight(string(env), "\x00"), "\x00")
+		for _, want := range []string{"GOMAXPROCS=1", testWorkerEnv + "=serve"} {
+			if !slices.Contains(vars, want) {
+				t.Errorf("worker %d environment = %q; want it to hold %s", pid, vars, want)
+			}
+		}
+	}
 }

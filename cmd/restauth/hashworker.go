@@ -45,20 +45,19 @@ func hashWorker(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	return password.ServeWorker(stdin, stdout)
 }
 
-// workerCmd returns the function that makes the hashing worker's command:
+// workerCmd returns the function that makes a hashing worker's command:
 // this same executable, with an environment of its own. The worker gets
 // none of the server's variables (it needs no database address or
-// secret), as many scheduler processors as hashes run at once, and, for a
-// race-enabled test build, no wait at exit.
-func workerCmd(nice, concurrent int, stderr io.Writer) func() *exec.Cmd {
+// secret) and, for a race-enabled test build, no wait at exit; the Hasher
+// adds GOMAXPROCS.
+func workerCmd(nice int, stderr io.Writer) func() *exec.Cmd {
 	exe := "/proc/self/exe" // The running binary, even if the file was replaced by an upgrade.
 	if runtime.GOOS != "linux" {
 		exe, _ = os.Executable()
 	}
-	procs := min(concurrent, runtime.GOMAXPROCS(0))
 	return func() *exec.Cmd {
 		cmd := exec.Command(exe, workerCommand, "--nice", strconv.Itoa(nice))
-		cmd.Env = []string{"GOMAXPROCS=" + strconv.Itoa(procs), "GORACE=atexit_sleep_ms=0"}
+		cmd.Env = []string{"GORACE=atexit_sleep_ms=0"}
 		cmd.Stderr = stderr
 		return cmd
 	}

@@ -166,7 +166,7 @@ func serve(ctx context.Context, in *invocation) error {
 	}()
 
 	if cfg.hashWorker {
-		cfg.hash.Worker = workerCmd(cfg.hashNice, cfg.hash.MaxConcurrent, in.stderr)
+		cfg.hash.Worker = workerCmd(cfg.hashNice, in.stderr)
 		cfg.hash.WorkerError = func(err error) { logger.Warn("hashing worker", "err", err) }
 	}
 	tuneGC(logger, in.getenv, cfg.hash)
