@@ -40,16 +40,19 @@ func scanSession(row pgx.Row, lead ...any) (*restauth.Session, error) {
 // the account's deletion cannot leave a session behind.
 func (db *DB) CreateSession(ctx context.Context, s *restauth.Session, refresh *restauth.RefreshRecord) error {
 	err := db.run(ctx, func(ctx context.Context, c *pgx.Conn) error {
-		return inTx(ctx, c, func(tx pgx.Tx) error {
-			err := insertSession(ctx, tx, s)
-			if err != nil || refresh == nil {
-				return err
-			}
-			_, err = tx.Exec(ctx,
-				`INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)`,
-				refresh.Hash, s.ID, refresh.CreatedAt)
+		if refresh == nil {
+			_, err := c.Exec(ctx, qInsertSession, sessionArgs(s)...)
 			return err
-		})
+		}
+		// One statement, so one transaction and one round trip, where
+		// BEGIN, two INSERTs and COMMIT took four: a login waits for every
+		// one of them. The foreign key from the refresh token to the
+		// session is checked at the end of the statement, when the
+		// session row is there.
+		_, err := c.Exec(ctx, `WITH s AS (`+qInsertSession+` RETURNING id)
+			INSERT INTO refresh_tokens (hash, session_id, created_at) SELECT $10, id, $11 FROM s`,
+			append(sessionArgs(s), refresh.Hash, refresh.CreatedAt)...)
+		return err
 	})
 	if isCode(err, codeForeignKeyViolation) {
 		return restauth.ErrNotFound
@@ -300,8 +303,13 @@ func (db *DB) ReuseSession(ctx context.Context, userID int64, clientIP, userAgen
 
 // insertSession writes the session row, for API and browser sessions alike.
 func insertSession(ctx context.Context, tx pgx.Tx, s *restauth.Session) error {
-	_, err := tx.Exec(ctx,
-		`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		s.ID, s.UserID, s.CreatedAt, s.LastUsedAt, s.ExpiresAt, s.ClientIP, s.UserAgent, nullTime(s.RevokedAt), s.Reusable)
+	_, err := tx.Exec(ctx, qInsertSession, sessionArgs(s)...)
 	return err
+}
+
+// qInsertSession inserts a session row; sessionArgs are its arguments.
+const qInsertSession = `INSERT INTO sessions (` + sessionCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+
+func sessionArgs(s *restauth.Session) []any {
+	return []any{s.ID, s.UserID, s.CreatedAt, s.LastUsedAt, s.ExpiresAt, s.ClientIP, s.UserAgent, nullTime(s.RevokedAt), s.Reusable}
 }

@@ -2,8 +2,12 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/restauth/restauth"
 )
 
 // BenchmarkImportUsers measures bulk seeding, the way restauth-bench fills a
@@ -53,5 +57,38 @@ func BenchmarkUserByUsernameRows(b *testing.B) {
 				i++
 			}
 		})
+	}
+}
+
+// BenchmarkLoginQueries runs the store's part of a password login, the
+// way restauth serves one: the user by name, the account's failure counter
+// and second factor, then the new session and its refresh token in one
+// transaction (which syncs to disk). The hash in between is the hashing
+// worker's, not the store's.
+func BenchmarkLoginQueries(b *testing.B) {
+	db, _ := openTemp(b)
+	ctx := context.Background()
+	if err := db.ImportUsers(ctx, importUsers(1000, "u")); err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		u, err := db.UserByUsername(ctx, fmt.Sprintf("u%06d", i%1000))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.Get(ctx, "login:"+u.Username, now, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.TOTP(ctx, u.ID); !errors.Is(err, restauth.ErrNotFound) {
+			b.Fatalf("TOTP: %v, want not found", err)
+		}
+		s := &restauth.Session{ID: fmt.Sprintf("s%09d", i), UserID: u.ID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour), UserAgent: "bench"}
+		if err := db.CreateSession(ctx, s, &restauth.RefreshRecord{Hash: []byte(s.ID), SessionID: s.ID, CreatedAt: now}); err != nil {
+			b.Fatal(err)
+		}
+		i++
 	}
 }

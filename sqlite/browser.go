@@ -16,7 +16,7 @@ var _ restauth.BrowserStore = (*DB)(nil)
 // s.UserID names no user.
 func (db *DB) CreateBrowserSession(ctx context.Context, s *restauth.Session, cookieHash []byte) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if err := insertSession(ctx, tx, s); err != nil {
+		if err := db.insertSession(ctx, tx, s); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx,

@@ -35,9 +35,7 @@ func (db *DB) Incr(ctx context.Context, key string, now time.Time, window time.D
 func (db *DB) Get(ctx context.Context, key string, now time.Time, window time.Duration) (restauth.Counter, error) {
 	var c restauth.Counter
 	var start, last int64
-	err := db.read.QueryRowContext(ctx,
-		`SELECT count, window_start, last FROM counters WHERE key = ? AND window_start > ?`,
-		key, micros(now.Add(-window))).Scan(&c.Count, &start, &last)
+	err := db.stmts.counter.queryRow(ctx, db.read, key, micros(now.Add(-window))).Scan(&c.Count, &start, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return restauth.Counter{}, nil
 	}

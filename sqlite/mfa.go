@@ -37,9 +37,7 @@ func (db *DB) TOTP(ctx context.Context, userID int64) (*restauth.TOTPRecord, err
 	r := &restauth.TOTPRecord{UserID: userID}
 	var created int64
 	var confirmed sql.NullInt64
-	err := db.read.QueryRowContext(ctx,
-		`SELECT secret, created_at, confirmed_at, last_step FROM totp WHERE user_id = ?`, userID).
-		Scan(&r.Secret, &created, &confirmed, &r.LastStep)
+	err := db.stmts.totp.queryRow(ctx, db.read, userID).Scan(&r.Secret, &created, &confirmed, &r.LastStep)
 	if err != nil {
 		return nil, lookupErr("get totp", err)
 	}

@@ -252,7 +252,7 @@ func (db *DB) CreateOAuthSession(ctx context.Context, codeHash []byte, s *restau
 				s.ID, micros(s.CreatedAt), micros(s.LastUsedAt), micros(s.ExpiresAt), s.ClientIP, s.UserAgent); err != nil {
 				return err
 			}
-		} else if err := insertSession(ctx, tx, s); err != nil {
+		} else if err := db.insertSession(ctx, tx, s); err != nil {
 			return err
 		}
 		if refresh != nil {

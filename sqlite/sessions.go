@@ -34,14 +34,13 @@ func scanSession(row interface{ Scan(...any) error }) (*restauth.Session, error)
 // the account's deletion cannot leave a session behind.
 func (db *DB) CreateSession(ctx context.Context, s *restauth.Session, refresh *restauth.RefreshRecord) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if err := insertSession(ctx, tx, s); err != nil {
+		if err := db.insertSession(ctx, tx, s); err != nil {
 			return err
 		}
 		if refresh == nil {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx,
-			`INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)`,
+		_, err := db.stmts.insertRefresh.exec(ctx, tx,
 			refresh.Hash, s.ID, micros(refresh.CreatedAt))
 		return err
 	})
@@ -263,9 +262,8 @@ func (db *DB) RevokedSince(ctx context.Context, since time.Time) ([]restauth.Rev
 }
 
 // insertSession writes the session row, for API and browser sessions alike.
-func insertSession(ctx context.Context, tx *sql.Tx, s *restauth.Session) error {
-	_, err := tx.ExecContext(ctx,
-		`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+func (db *DB) insertSession(ctx context.Context, tx *sql.Tx, s *restauth.Session) error {
+	_, err := db.stmts.insertSession.exec(ctx, tx,
 		s.ID, s.UserID, micros(s.CreatedAt), micros(s.LastUsedAt), micros(s.ExpiresAt),
 		s.ClientIP, s.UserAgent, nullMicros(s.RevokedAt), s.Reusable)
 	return err

@@ -60,6 +60,7 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	name  string // The database for operators' messages: a quoted absolute path, or ":memory:".
+	stmts statements
 }
 
 // Open opens (creating if needed) the database named by dsn and applies any
@@ -137,6 +138,7 @@ func open(ctx context.Context, src source) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	db.prepare(ctx)
 	return db, nil
 }
 

@@ -58,8 +58,7 @@ func (db *DB) UserByID(ctx context.Context, id int64) (*restauth.User, error) {
 // UserByUsername returns the user whose name folds to the same key as
 // username, or restauth.ErrNotFound (also for a name no row can hold).
 func (db *DB) UserByUsername(ctx context.Context, username string) (*restauth.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx,
-		`SELECT `+userCols+` FROM users WHERE username_key = ?`, usernameKey(username)))
+	u, err := scanUser(db.stmts.userByUsername.queryRow(ctx, db.read, usernameKey(username)))
 	return u, lookupErr("get user", err)
 }
 

@@ -159,6 +159,12 @@ func testBadData(t *testing.T, s Store) {
 		_, err = s.DeleteUser(ctx, id, at(time.Minute))
 		oneOf(t, call("DeleteUser"), err, notFound)
 		oneOf(t, call("CreateSession"), s.CreateSession(ctx, newSession(fmt.Sprint("orphan", id), id, at(0)), nil), notFound)
+		orphan := newSession(fmt.Sprint("orphan-refresh", id), id, at(0))
+		oneOf(t, call("CreateSession with a refresh token"), s.CreateSession(ctx, orphan,
+			&restauth.RefreshRecord{Hash: []byte(orphan.ID), SessionID: orphan.ID, CreatedAt: at(0)}), notFound)
+		if _, err := s.Session(ctx, orphan.ID); !errors.Is(err, restauth.ErrNotFound) {
+			t.Errorf("Session(%q) after a refused CreateSession = %v, want not found: nothing stored", orphan.ID, err)
+		}
 		oneOf(t, call("RevokeSession"), s.RevokeSession(ctx, id, sess.ID, at(time.Minute)), notFound)
 		list, err := s.ListSessions(ctx, id, at(0))
 		if oneOf(t, call("ListSessions"), err, nil, notFound) && len(list) != 0 {
