@@ -85,15 +85,17 @@
 //
 // # The hashing worker
 //
-// With [Options.Worker] set, argon2 keys are computed in a child process,
+// With [Options.Worker] set, argon2 keys are computed in child processes,
 // which [ServeWorker] runs, after [SetProcessNice] when hashing should
 // yield the CPU to request handling. A nice value cannot be given to the
 // computation inside one Go process, because golang.org/x/crypto/argon2
 // computes on goroutines of its own that run on any thread; a process's
-// threads all inherit it. The worker checks every request against the
-// limits above. When it cannot start or exits, the Hasher computes in its
-// own process and starts a new worker on a later hash, at most once a
-// second; [Hasher.Close] stops it.
+// threads all inherit it. There is one worker per computation that runs at
+// once, up to the number of CPUs, so that a garbage collection in a worker
+// (about one per hash) stops that worker alone. A worker checks every
+// request against the limits above. When one cannot start or exits, the
+// Hasher computes its keys in its own process and starts a new worker on a
+// later hash, at most once a second; [Hasher.Close] stops them.
 //
 // # Common passwords
 //

@@ -475,7 +475,7 @@ type measurement struct {
 
 // measure drives groups against p, recording the peak RSS over the
 // scenario and the RSS every 200ms of p with its direct children (restauth's
-// password-hashing worker process), and, with -profile, a CPU profile of the
+// password-hashing worker processes), and, with -profile, a CPU profile of the
 // measured window.
 func (h *harness) measure(ctx context.Context, p *proc, name string, warmup, duration time.Duration, groups ...*group) measurement {
 	return h.measureProfiled(ctx, p, name, warmup, duration, h.opts.profile != "", groups...)

@@ -3,7 +3,7 @@
 // bare net/http server answering a JSON body of the same size, drives both
 // with the same keep-alive connections for a fixed time, and reports
 // requests per second, latency percentiles, errors, the server's peak RSS
-// (with its hashing worker process) and the ratio to the baseline or to the limit each scenario is bound by.
+// (with its hashing worker processes) and the ratio to the baseline or to the limit each scenario is bound by.
 //
 // Run it from the repository root:
 //

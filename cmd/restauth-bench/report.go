@@ -294,7 +294,7 @@ func (rep *report) finish() {
 			q := rep.find(store, "flood: tokens, no flood")
 			rep.target(store, "token p99 during the login flood", "≤ 3× without",
 				fmt.Sprintf("%.1f× (%.2f ms vs %.2f ms)", r.FloodP99Ratio, r.P99MS, q.P99MS), r.FloodP99Ratio <= 3)
-			rep.target(store, "server (with its hashing worker process) peak RSS during the flood", "≤ 256 MiB",
+			rep.target(store, "server (with its hashing worker processes) peak RSS during the flood", "≤ 256 MiB",
 				fmt.Sprintf("%.1f MiB", r.PeakRSSMiB), r.PeakRSSMiB <= 256)
 		}
 		var small, big *result
@@ -367,7 +367,7 @@ func (rep *report) writeText(w io.Writer) {
 	fmt.Fprintf(w, "limits: argon2id hash %.1f ms alone → CPUs ÷ hash time %.1f/s on %d CPUs; 4 KiB write+fsync %.2f ms → %.0f commits/s\n",
 		rep.HashMS, rep.HashBoundRPS, m.CPUs, rep.CommitMS, 1000/max(rep.CommitMS, 0.001))
 	fmt.Fprintf(w, "\"vs limit\" is to the physical limit (the server's hashing goroutines computing argon2id alone): for password scenarios the median of paired rounds (see targets), for the flood the mean of readings before and after\n")
-	fmt.Fprintf(w, "peak RSS, RSS start→end, idle RSS and CPU server are the server's with its hashing worker process (its direct children); peak RSS is the larger of the sum of each process's VmHWM (an upper bound: their peaks may come at different times) and the largest sampled sum\n\n")
+	fmt.Fprintf(w, "peak RSS, RSS start→end, idle RSS and CPU server are the server's with its hashing worker processes (its direct children); peak RSS is the larger of the sum of each process's VmHWM (an upper bound: their peaks may come at different times) and the largest sampled sum\n\n")
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tstore\tconns\treq/s\tp50 ms\tp99 ms\tp99.9 ms\terrors\tshed\tpeak RSS MiB\tRSS start→end\tvs baseline\tvs limit\tCPU server/gen/other\t")

@@ -71,19 +71,19 @@ func TestFinishTargets(t *testing.T) {
 	}
 	rep.finish()
 	want := map[string]bool{
-		"token-bearer vs bare baseline":                                      true,
-		"token-basic vs bare baseline":                                       false,
-		"login vs physical limit":                                            true,
-		"login memory over the run":                                          true,
-		"register vs physical limit":                                         false,
-		"token requests vs bare baseline, median of alternating rounds":      true,
-		"basic-password-cache vs bare baseline":                              false,
-		"failed login medians: unknown user, wrong and empty password":       true,
-		"register memory over the run":                                       false,
-		"token p99 during the login flood":                                   false,
-		"server (with its hashing worker process) peak RSS during the flood": true,
-		"tokens with 1M users vs 1k":                                         true, // 0.84/0.90 = 93%.
-		"startup to ready on an existing database":                           true,
+		"token-bearer vs bare baseline":                                        true,
+		"token-basic vs bare baseline":                                         false,
+		"login vs physical limit":                                              true,
+		"login memory over the run":                                            true,
+		"register vs physical limit":                                           false,
+		"token requests vs bare baseline, median of alternating rounds":        true,
+		"basic-password-cache vs bare baseline":                                false,
+		"failed login medians: unknown user, wrong and empty password":         true,
+		"register memory over the run":                                         false,
+		"token p99 during the login flood":                                     false,
+		"server (with its hashing worker processes) peak RSS during the flood": true,
+		"tokens with 1M users vs 1k":                                           true, // 0.84/0.90 = 93%.
+		"startup to ready on an existing database":                             true,
 		"idle RSS": false,
 	}
 	got := map[string]bool{}

@@ -433,7 +433,7 @@ func readCPU(server, self int) cpuTicks {
 func children(pid int) []procstat.Stat { return procstat.Children(pid) }
 
 // cpuShare is how many CPUs, on average over an interval, went to the
-// server (with its hashing worker process: its direct children), to the
+// server (with its hashing worker processes: its direct children), to the
 // load generator (this process), and to everything else on the machine
 // (other processes, including the idle server of the other side), from two
 // readings of readCPU(server, self).
