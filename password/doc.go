@@ -91,8 +91,8 @@
 // computation inside one Go process, because golang.org/x/crypto/argon2
 // computes on goroutines of its own that run on any thread; a process's
 // threads all inherit it. There is one worker per computation that runs at
-// once, up to the number of CPUs, so that a garbage collection in a worker
-// (about one per hash) stops that worker alone. A worker checks every
+// once, up to runtime.GOMAXPROCS(0), so that a garbage collection in a
+// worker (every hash or two) stops that worker alone. A worker checks every
 // request against the limits above. When one cannot start or exits, the
 // Hasher computes its keys in its own process and starts a new worker on a
 // later hash, at most once a second; [Hasher.Close] stops them.

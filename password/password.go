@@ -86,7 +86,7 @@ type Options struct {
 	// Worker, when set, returns the command of a hashing worker process
 	// (one that runs ServeWorker on its standard input and output), and
 	// argon2 keys are computed in such processes: one per computation
-	// that runs at once, up to the number of CPUs, each started on its
+	// that runs at once, up to runtime.GOMAXPROCS(0), each started on its
 	// first computation with GOMAXPROCS added to the command's
 	// environment. Nil computes keys on the caller's goroutine.
 	Worker func() *exec.Cmd
@@ -107,8 +107,8 @@ type Hasher struct {
 
 // New returns a Hasher configured by opts. It panics if the resulting
 // parameters are invalid; call Params.Validate first when they come from
-// configuration. A Hasher with a Worker starts it on the first hash; Close
-// stops it.
+// configuration. A Hasher with a Worker starts each worker process on the
+// first hash sent to it; Close stops them.
 func New(opts Options) *Hasher {
 	p := opts.Params.withDefaults()
 	if err := p.Validate(); err != nil {
@@ -124,8 +124,8 @@ func New(opts Options) *Hasher {
 	return h
 }
 
-// Close stops the hashing worker, if any, once it has answered the
-// computations in flight, and waits for it to exit. Hashing after Close
+// Close stops the hashing workers, if any, once they have answered the
+// computations in flight, and waits for them to exit. Hashing after Close
 // computes in this process.
 func (h *Hasher) Close() {
 	if h.worker != nil {

@@ -260,35 +260,47 @@ func ServeWorker(r io.Reader, w io.Writer) error {
 }
 
 // workerPool spreads computations over several worker processes, one per
-// hash that runs at once (up to the number of CPUs), each sent the
-// computation to the one with the fewest in flight.
+// computation that runs at once (up to the scheduler's processor count),
+// sending each to the worker with the fewest in flight.
 //
 // One process per hash is what keeps a niced worker from idling a CPU.
 // Every argon2 computation allocates its memory parameter afresh, so a
-// busy worker collects garbage about once per hash, and each collection
+// busy worker collects garbage every hash or two, and each collection
 // stops all of its process's threads. In one process computing two hashes,
 // the thread that starts a collection waits, with its CPU idle, for the
 // other to stop; when request handling has preempted that other thread (at
 // nice 19 it yields to everything), the wait lasts until the kernel runs it
 // again. Measured on 2 CPUs during a login load, those stops took 0.3 ms at
-// the median and over 2 ms at the 99th percentile, about a collection per
-// two hashes, and cost about 5% of the hashing throughput. A process that
+// the median and over 2 ms at the 99th percentile, about one per two
+// hashes, and cost about 5% of the hashing throughput. A process that
 // computes one hash at a time on one scheduler processor (GOMAXPROCS=1)
 // stops only itself.
 type workerPool struct {
 	workers []*worker
+	starts  startGate // Shared by the workers.
 
 	mu       sync.Mutex
 	inflight []int // Per worker, guarded by mu.
 }
 
-// newWorkerPool returns a pool of up to min(concurrent, runtime.NumCPU())
-// workers for at most concurrent computations at once, each of lanes
-// argon2 lanes. Each worker's process is started on its first computation
-// with GOMAXPROCS set to the lanes of the computations it may run at once,
-// at most the CPUs.
+// startGate serialises the workers' process starts and, after one fails,
+// holds every start back for the restart delay: a command that cannot run
+// then costs one fork and one report a second, however many workers there
+// are.
+type startGate struct {
+	mu        sync.Mutex
+	notBefore time.Time
+}
+
+// newWorkerPool returns a pool of up to min(concurrent,
+// runtime.GOMAXPROCS(0)) workers for at most concurrent computations at
+// once, each of lanes argon2 lanes. The scheduler's processor count, not
+// the machine's CPU count, follows a container's CPU quota and an
+// operator's GOMAXPROCS. Each worker's process is started on its first
+// computation with GOMAXPROCS set to the lanes of the computations it may
+// run at once, at most that count.
 func newWorkerPool(concurrent int, lanes uint8, command func() *exec.Cmd, onError func(error)) *workerPool {
-	n, procs := poolShape(concurrent, int(lanes), runtime.NumCPU())
+	n, procs := poolShape(concurrent, int(lanes), runtime.GOMAXPROCS(0))
 	withProcs := func() *exec.Cmd {
 		cmd := command()
 		// Environ gives the environment the command would run with; a
@@ -298,7 +310,9 @@ func newWorkerPool(concurrent int, lanes uint8, command func() *exec.Cmd, onErro
 	}
 	p := &workerPool{inflight: make([]int, n)}
 	for range n {
-		p.workers = append(p.workers, newWorker(withProcs, onError))
+		w := newWorker(withProcs, onError)
+		w.starts = &p.starts
+		p.workers = append(p.workers, w)
 	}
 	return p
 }
@@ -315,14 +329,18 @@ func poolShape(concurrent, lanes, cpus int) (workers, gomaxprocs int) {
 
 // acquire returns the index of the worker with the fewest computations in
 // flight, the first of them on a tie, so that one hash at a time always
-// goes to the same process.
+// goes to the same process. A worker waiting out its restart delay (its
+// computations would run in this process, at normal priority) is passed
+// over while another is not.
 func (p *workerPool) acquire() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	best := 0
+	now := time.Now()
+	best, bestDown := -1, false
 	for i, n := range p.inflight {
-		if n < p.inflight[best] {
-			best = i
+		down := p.workers[i].down(now)
+		if best < 0 || (bestDown && !down) || (down == bestDown && n < p.inflight[best]) {
+			best, bestDown = i, down
 		}
 	}
 	p.inflight[best]++
@@ -361,6 +379,8 @@ type worker struct {
 	onError      func(error)
 	restartDelay time.Duration
 
+	starts *startGate // Shared with the pool's other workers.
+
 	mu      sync.Mutex
 	proc    *workerProc // Nil when no worker runs.
 	nextID  uint64
@@ -385,7 +405,23 @@ func newWorker(command func() *exec.Cmd, onError func(error)) *worker {
 	if onError == nil {
 		onError = func(error) {}
 	}
-	return &worker{command: command, onError: onError, restartDelay: restartDelay}
+	return &worker{command: command, onError: onError, restartDelay: restartDelay, starts: &startGate{}}
+}
+
+// down reports whether w's computations would now run in the caller's
+// process: no worker runs and none may start yet.
+func (w *worker) down(now time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.proc != nil {
+		return false
+	}
+	if w.closed || now.Before(w.retryAt) {
+		return true
+	}
+	w.starts.mu.Lock()
+	defer w.starts.mu.Unlock()
+	return now.Before(w.starts.notBefore)
 }
 
 // key has the worker compute req's key. It returns an error, and the
@@ -432,6 +468,11 @@ func (w *worker) running() (*workerProc, error) {
 	if time.Now().Before(w.retryAt) {
 		return nil, errWorkerGone
 	}
+	w.starts.mu.Lock()
+	defer w.starts.mu.Unlock()
+	if time.Now().Before(w.starts.notBefore) {
+		return nil, errWorkerGone
+	}
 	cmd := w.command()
 	stdin, err := cmd.StdinPipe()
 	if err == nil {
@@ -446,6 +487,7 @@ func (w *worker) running() (*workerProc, error) {
 		}
 	}
 	w.retryAt = time.Now().Add(w.restartDelay)
+	w.starts.notBefore = w.retryAt
 	err = fmt.Errorf("password: starting the hashing worker: %w", err)
 	w.onError(err)
 	return nil, err

@@ -246,22 +246,29 @@ func TestWorkerDyingMidRequest(t *testing.T) {
 func TestWorkerCannotStart(t *testing.T) {
 	errs := newErrorLog()
 	missing := func() *exec.Cmd { return exec.Command(t.TempDir() + "/no-such-worker") }
-	h := New(Options{Params: workerParams, Worker: missing, WorkerError: errs.add})
+	h := New(Options{Params: workerParams, MaxConcurrent: 4, Worker: missing, WorkerError: errs.add})
 	defer h.Close()
 	// However slow the hashes below, none falls after the restart delay.
 	setRestartDelay(h, time.Hour)
-	for range 3 {
-		enc, err := h.Hash(context.Background(), "pw")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok, _ := Check("pw", enc); !ok {
-			t.Fatal("a hash made without a worker does not verify")
-		}
+	// Hashes at once, so that every worker of the pool is asked to start.
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			enc, err := h.Hash(context.Background(), "pw")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if ok, _ := Check("pw", enc); !ok {
+				t.Error("a hash made without a worker does not verify")
+			}
+		})
 	}
-	// One failed start, then no new attempt within the restart delay.
+	wg.Wait()
+	// One failed start, then no new attempt by any worker within the
+	// restart delay.
 	if n := errs.count(); n != 1 {
-		t.Errorf("WorkerError called %d times, want 1 (%v)", n, errs.errs)
+		t.Errorf("WorkerError called %d times with %d workers, want 1 (%v)", n, len(h.worker.workers), errs.errs)
 	}
 }
 
@@ -378,25 +385,27 @@ func TestPoolShape(t *testing.T) {
 }
 
 // TestWorkerPoolSpread checks that computations at once go to different
-// processes, the least busy first, and one at a time always to the first.
+// processes, the least busy first, one at a time always to the first, and
+// none to a worker waiting to restart while another can take it.
 func TestWorkerPoolSpread(t *testing.T) {
-	p := newWorkerPool(3, 1, nil, nil)
-	n := len(p.workers)
+	p := &workerPool{inflight: make([]int, 3)}
+	for range 3 {
+		w := newWorker(nil, nil)
+		w.starts = &p.starts
+		p.workers = append(p.workers, w)
+	}
 	var got []int
-	for range n {
+	for range 3 {
 		got = append(got, p.acquire())
 	}
-	for i, w := range got {
-		if w != i {
-			t.Fatalf("workers of %d computations at once = %v; want 0 to %d in turn", n, got, n-1)
-		}
+	if !slices.Equal(got, []int{0, 1, 2}) {
+		t.Fatalf("workers of 3 computations at once = %v; want [0 1 2]", got)
 	}
-	last := n - 1
-	p.release(last)
-	if w := p.acquire(); w != last {
-		t.Errorf("after worker %d is released, acquire = %d; want %d (the only idle one)", last, w, last)
+	p.release(2)
+	if w := p.acquire(); w != 2 {
+		t.Errorf("after worker 2 is released, acquire = %d; want 2 (the only idle one)", w)
 	}
-	for i := range n {
+	for i := range 3 {
 		p.release(i)
 	}
 	for range 3 {
@@ -405,6 +414,21 @@ func TestWorkerPoolSpread(t *testing.T) {
 		if w != 0 {
 			t.Errorf("one computation at a time went to worker %d; want 0", w)
 		}
+	}
+
+	// Worker 0 waits out its restart delay: the least busy of the others
+	// takes the work, even when both are busier.
+	p.workers[0].retryAt = time.Now().Add(time.Hour)
+	copy(p.inflight, []int{0, 2, 1})
+	if w := p.acquire(); w != 2 {
+		t.Errorf("with worker 0 down and in flight %v, acquire = %d; want 2", []int{0, 2, 1}, w)
+	}
+	// With every worker down, the least busy takes it (and computes in
+	// this process).
+	p.starts.notBefore = time.Now().Add(time.Hour)
+	copy(p.inflight, []int{3, 1, 2})
+	if w := p.acquire(); w != 1 {
+		t.Errorf("with every worker down and in flight %v, acquire = %d; want 1", []int{3, 1, 2}, w)
 	}
 }
 

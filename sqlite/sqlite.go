@@ -160,8 +160,9 @@ func inspect(ctx context.Context, src source, name string) error {
 	return err
 }
 
-// Close closes both connection pools.
+// Close closes the prepared statements and both connection pools.
 func (db *DB) Close() error {
+	db.stmts.close()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())

@@ -46,6 +46,15 @@ func (db *DB) prepare(ctx context.Context) {
 	}
 }
 
+// close closes the prepared statements.
+func (st *statements) close() {
+	for _, p := range []prepared{st.userByUsername, st.counter, st.totp, st.insertSession, st.insertRefresh} {
+		if p.stmt != nil {
+			p.stmt.Close()
+		}
+	}
+}
+
 // queryRow runs the query on pool, the pool p was prepared on.
 func (p prepared) queryRow(ctx context.Context, pool *sql.DB, args ...any) *sql.Row {
 	if p.stmt != nil {

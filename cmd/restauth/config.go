@@ -212,7 +212,7 @@ var flagTable = []*flagDef{
 	intFlag("hash-concurrency", "password hashes computed at once (the admission gate; default: the number of CPUs)", 1, 4096, func(c *config) *int { return &c.hash.MaxConcurrent }),
 	intFlag("hash-queue", "password hashes waiting for a slot before 503 (0 selects the default)", 0, 1<<20, func(c *config) *int { return &c.hash.MaxQueue }),
 	durationFlag("hash-wait", "longest wait for a hashing slot before 503 (0 selects the default)", 0, func(c *config) *time.Duration { return &c.hash.QueueTimeout }),
-	boolFlag("hash-worker", "compute password hashes in child processes at a lower priority, one per hash at once up to the CPUs, so that request handling wins the CPU over a login flood (--hash-worker=false: hash in the server process)",
+	boolFlag("hash-worker", "compute password hashes in child processes at a lower priority, one per hash at once up to GOMAXPROCS, so that request handling wins the CPU over a login flood (--hash-worker=false: hash in the server process)",
 		func(c *config) *bool { return &c.hashWorker }),
 	intFlag("hash-nice", "nice value of the hashing worker processes (0: normal priority; Linux only)", 0, 19, func(c *config) *int { return &c.hashNice }),
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -61,10 +62,15 @@ func TestHashWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, kv := range strings.Split(strings.TrimRight(string(env), "\x00"), "\x00") {
+	vars := strings.Split(strings.TrimRight(string(env), "\x00"), "\x00")
+	for _, kv := range vars {
 		if name, _, _ := strings.Cut(kv, "="); name != "GOMAXPROCS" && name != "GORACE" {
 			t.Errorf("worker environment holds %s; want GOMAXPROCS and GORACE only", name)
 		}
+	}
+	// One hash at a time per worker, with the default single lane.
+	if !slices.Contains(vars, "GOMAXPROCS=1") {
+		t.Errorf("worker environment = %q; want GOMAXPROCS=1", vars)
 	}
 
 	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
