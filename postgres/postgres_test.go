@@ -258,18 +258,6 @@ func hostOf(t testing.TB, raw string) string {
 	return host
 }
 
-// closedPort returns a local address where nothing listens.
-func closedPort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // signals collects Listen's callbacks.
 type signals struct{ revoked, keys chan struct{} }
 
