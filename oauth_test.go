@@ -666,7 +666,8 @@ func TestDeviceCodesCountedPerIPv6Block(t *testing.T) {
 // subscriber rotating through its block gets one budget, and another
 // block is not charged for it.
 func TestDeviceMissesCountedPerIPv6Block(t *testing.T) {
-	svc := newOIDCService(t)
+	st, raw := teststore.SQLite.Open(t)
+	svc := newServiceOn(t, restauth.DefaultConfig(), st, func(o *instance.Options) { o.OIDCIssuer = testIssuer })
 	ctx := context.Background()
 	// Each person may try DeviceUserCodeAttempts codes; enough people to
 	// spend the block's budget of misses, each from its own address.
@@ -682,8 +683,21 @@ func TestDeviceMissesCountedPerIPv6Block(t *testing.T) {
 		}
 	}
 	other := &restauth.Principal{UserID: 1000}
+	before, err := teststore.TakeSnapshot(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := svc.DeviceRequest(ctx, other, "WDJB-MJHT", restauth.ClientMeta{IP: "2001:db8::ffff"}); code(err) != restauth.ETooManyRequests {
 		t.Errorf("a user code from a new address in the spent /64: %v, want %s", err, restauth.ETooManyRequests)
+	}
+	after, err := teststore.TakeSnapshot(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The budget's counter may count the refused request; nothing else
+	// may change.
+	if changed := before.Diff(after, "counters"); len(changed) > 0 {
+		t.Errorf("the refused user code changed the tables %q, want nothing stored", changed)
 	}
 	if _, _, err := svc.DeviceRequest(ctx, other, "WDJB-MJHT", restauth.ClientMeta{IP: "2001:db8:0:1::1"}); code(err) != restauth.ENotFound {
 		t.Errorf("a user code from another /64: %v, want %s, not throttled", err, restauth.ENotFound)

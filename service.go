@@ -996,9 +996,6 @@ func (s *Service) remember(ids []string, userID int64, now time.Time) {
 // FormatUserID renders a user id as it appears in the "sub" claim.
 func FormatUserID(id int64) string { return strconv.FormatInt(id, 10) }
 
-// truncate cuts a client-supplied label (a user agent) to at most n bytes
-// of valid UTF-8 without NUL, so that every store can keep it whichever door
-// it came through.
 // ClientLabel is how a client's User-Agent is stored and shown with its
 // sessions, whichever door the request came through: invalid UTF-8 becomes
 // U+FFFD, control characters are dropped, and it is cut to 256 bytes on a
@@ -1020,7 +1017,7 @@ func ClientLabel(s string) string {
 			return r
 		}, strings.ToValidUTF8(s, "\uFFFD"))
 	}
-	return truncate(s, 256)
+	return cutRunes(s, 256)
 }
 
 // isControl reports whether r is a C0 or C1 control character or DEL.
@@ -1028,10 +1025,17 @@ func isControl(r rune) bool {
 	return r < 0x20 || (r >= 0x7f && r < 0xa0)
 }
 
+// truncate cuts client-supplied text quoted in an error message to at most
+// n bytes of valid UTF-8 without NUL.
 func truncate(s string, n int) string {
 	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
 		s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 	}
+	return cutRunes(s, n)
+}
+
+// cutRunes cuts valid UTF-8 s to at most n bytes, on a rune boundary.
+func cutRunes(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

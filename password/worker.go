@@ -310,9 +310,7 @@ func newWorkerPool(concurrent int, lanes uint8, command func() *exec.Cmd, onErro
 	}
 	p := &workerPool{inflight: make([]int, n)}
 	for range n {
-		w := newWorker(withProcs, onError)
-		w.starts = &p.starts
-		p.workers = append(p.workers, w)
+		p.workers = append(p.workers, newWorker(withProcs, onError, &p.starts))
 	}
 	return p
 }
@@ -401,11 +399,13 @@ type workerProc struct {
 // start, so that a worker that cannot run does not cost a fork per hash.
 const restartDelay = time.Second
 
-func newWorker(command func() *exec.Cmd, onError func(error)) *worker {
+// newWorker returns a worker whose process starts go through starts, the
+// gate it shares with its pool's other workers.
+func newWorker(command func() *exec.Cmd, onError func(error), starts *startGate) *worker {
 	if onError == nil {
 		onError = func(error) {}
 	}
-	return &worker{command: command, onError: onError, restartDelay: restartDelay, starts: &startGate{}}
+	return &worker{command: command, onError: onError, restartDelay: restartDelay, starts: starts}
 }
 
 // down reports whether w's computations would now run in the caller's

@@ -390,9 +390,7 @@ func TestPoolShape(t *testing.T) {
 func TestWorkerPoolSpread(t *testing.T) {
 	p := &workerPool{inflight: make([]int, 3)}
 	for range 3 {
-		w := newWorker(nil, nil)
-		w.starts = &p.starts
-		p.workers = append(p.workers, w)
+		p.workers = append(p.workers, newWorker(nil, nil, &p.starts))
 	}
 	var got []int
 	for range 3 {
@@ -459,11 +457,10 @@ func TestWorkerProcessPerHash(t *testing.T) {
 		t.Fatalf("worker pids = %v; want two running processes", pids)
 	}
 	for _, pid := range pids {
-		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		vars, err := procstat.Environ(pid)
 		if err != nil {
 			t.Fatal(err)
 		}
-		vars := strings.Split(strings.TrimRight(string(env), "\x00"), "\x00")
 		for _, want := range []string{"GOMAXPROCS=1", testWorkerEnv + "=serve"} {
 			if !slices.Contains(vars, want) {
 				t.Errorf("worker %d environment = %q; want it to hold %s", pid, vars, want)

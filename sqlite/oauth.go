@@ -256,8 +256,7 @@ func (db *DB) CreateOAuthSession(ctx context.Context, codeHash []byte, s *restau
 			return err
 		}
 		if refresh != nil {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)`,
-				refresh.Hash, s.ID, micros(refresh.CreatedAt)); err != nil {
+			if _, err := db.stmts.insertRefresh.exec(ctx, tx, refresh.Hash, s.ID, micros(refresh.CreatedAt)); err != nil {
 				return err
 			}
 		}

@@ -111,9 +111,7 @@ func (db *DB) RotateRefresh(ctx context.Context, r restauth.Rotation) (*restauth
 				res = &restauth.RotationResult{Session: s, Ended: true}
 				return errSessionEnded
 			}
-			if _, err := tx.ExecContext(ctx,
-				`INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)`,
-				r.NewHash, sessionID, now); err != nil {
+			if _, err := db.stmts.insertRefresh.exec(ctx, tx, r.NewHash, sessionID, now); err != nil {
 				return err
 			}
 			// max() keeps LastUsedAt from moving back when instances'

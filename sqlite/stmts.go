@@ -5,8 +5,9 @@ import (
 	"database/sql"
 )
 
-// The queries of a password login and of Basic with a password, which run
-// on every such request, are prepared once when the store opens. SQLite
+// The queries of a password login, of Basic with a password and of a
+// refresh, which run on every such request, are prepared once when the
+// store opens. SQLite
 // compiles a statement's text into a program each time it is prepared:
 // for a primary-key lookup that is about as much work as running it. A
 // prepared *sql.Stmt is compiled once per connection of its pool and reset

@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"slices"
 	"testing"
+
+	"github.com/restauth/restauth/internal/procstat"
 )
 
 // TestChildren starts a sleep as a child of the test process and checks
@@ -35,19 +37,19 @@ func TestChildren(t *testing.T) {
 
 	pids := func() []int {
 		var out []int
-		for _, c := range children(self) {
+		for _, c := range procstat.Children(self) {
 			if c.PPID != self {
-				t.Errorf("children(%d) holds %+v, whose ppid is not %d", self, c, self)
+				t.Errorf("procstat.Children(%d) holds %+v, whose ppid is not %d", self, c, self)
 			}
 			out = append(out, c.PID)
 		}
 		return out
 	}
 	if got := pids(); !slices.Contains(got, child) {
-		t.Errorf("children(%d) = %v; want it to contain the sleep's pid %d", self, got, child)
+		t.Errorf("procstat.Children(%d) = %v; want it to contain the sleep's pid %d", self, got, child)
 	}
-	if got := children(child); len(got) != 0 {
-		t.Errorf("children(%d) of the sleep = %+v; want none", child, got)
+	if got := procstat.Children(child); len(got) != 0 {
+		t.Errorf("procstat.Children(%d) of the sleep = %+v; want none", child, got)
 	}
 
 	// The tree's RSS is at least the test process's and the sleep's.
@@ -85,6 +87,6 @@ func TestChildren(t *testing.T) {
 	waited = true
 	// Reaped: the kernel has removed /proc/PID by the time Wait returns.
 	if got := pids(); slices.Contains(got, child) {
-		t.Errorf("children(%d) after the sleep exited = %v; want it without %d", self, got, child)
+		t.Errorf("procstat.Children(%d) after the sleep exited = %v; want it without %d", self, got, child)
 	}
 }

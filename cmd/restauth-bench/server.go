@@ -238,7 +238,7 @@ func memStatus(pid int) (rss, hwm int64, err error) {
 }
 
 // treeMem is memStatus summed over a server and its direct children (the
-// password-hashing worker restauth re-executes itself as): the RSS of the
+// password-hashing workers restauth re-executes itself as): the RSS of the
 // whole tree at this moment and the sum of each process's VmHWM. A child
 // that cannot be read (it exited between the scan and the read) counts
 // zero; only the server itself failing is an error.
@@ -251,7 +251,7 @@ func treeMem(pid int) (rss, hwm int64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	for _, c := range children(pid) {
+	for _, c := range procstat.Children(pid) {
 		if r, h, err := memStatus(c.PID); err == nil {
 			rss += r
 			hwm += h
@@ -276,7 +276,7 @@ func resetTreePeak(pid int) bool {
 		return false
 	}
 	ok := true
-	for _, c := range children(pid) {
+	for _, c := range procstat.Children(pid) {
 		if err := resetPeak(c.PID); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ESRCH) {
 			ok = false
 		}
@@ -383,7 +383,7 @@ type cpuTicks struct {
 	at          time.Time
 	busy, total int64 // The whole machine: /proc/stat.
 	// server holds utime+stime of the server and of each of its direct
-	// children (its password-hashing worker), by process; nil when not read.
+	// children (its password-hashing workers), by process; nil when not read.
 	server map[procKey]int64
 	self   int64 // This process: the load generator.
 }
@@ -418,7 +418,7 @@ func readCPU(server, self int) cpuTicks {
 	if st, ok := procstat.Process(server); ok {
 		t.server[procKey{st.PID, st.Start}] = st.Ticks
 	}
-	for _, c := range children(server) {
+	for _, c := range procstat.Children(server) {
 		t.server[procKey{c.PID, c.Start}] = c.Ticks
 	}
 	if st, ok := procstat.Process(self); ok {
@@ -426,11 +426,6 @@ func readCPU(server, self int) cpuTicks {
 	}
 	return t
 }
-
-// children are the processes whose parent is pid. Restauth's only child
-// is its password-hashing worker, started on the first hash and restarted
-// if it dies, so a child may appear or disappear between two scans.
-func children(pid int) []procstat.Stat { return procstat.Children(pid) }
 
 // cpuShare is how many CPUs, on average over an interval, went to the
 // server (with its hashing worker processes: its direct children), to the

@@ -58,11 +58,10 @@ func TestHashWorker(t *testing.T) {
 			t.Errorf("worker thread nice = %d, want 13", nice)
 		}
 	}
-	env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", first))
+	vars, err := procstat.Environ(first)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars := strings.Split(strings.TrimRight(string(env), "\x00"), "\x00")
 	for _, kv := range vars {
 		if name, _, _ := strings.Cut(kv, "="); name != "GOMAXPROCS" && name != "GORACE" {
 			t.Errorf("worker environment holds %s; want GOMAXPROCS and GORACE only", name)

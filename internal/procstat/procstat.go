@@ -1,7 +1,8 @@
 // Package procstat reads what restauth's tests and benchmark harness need
-// of Linux's /proc/PID/stat: a process's parent, state, CPU time, start
-// time and nice value, its children, and the nice value of each of its
-// threads. Where there is no /proc, every reading fails or finds nothing.
+// of Linux's /proc: from /proc/PID/stat a process's parent, state, CPU
+// time, start time and nice value, its children, and the nice value of
+// each of its threads; from /proc/PID/environ the environment it started
+// with. Where there is no /proc, every reading fails or finds nothing.
 package procstat
 
 import (
@@ -99,4 +100,17 @@ func ThreadNices(pid int) ([]int, error) {
 		}
 	}
 	return nices, nil
+}
+
+// Environ returns the environment pid was started with, one "NAME=value"
+// a string, from /proc/PID/environ.
+func Environ(pid int) ([]string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 0 {
+		return nil, nil
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00"), nil
 }

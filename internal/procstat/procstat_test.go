@@ -2,6 +2,8 @@ package procstat
 
 import (
 	"os"
+	"os/exec"
+	"slices"
 	"testing"
 )
 
@@ -46,6 +48,30 @@ func TestSelf(t *testing.T) {
 	nices, err := ThreadNices(os.Getpid())
 	if err != nil || len(nices) == 0 {
 		t.Fatalf("ThreadNices(self) = %v, %v; want at least one thread", nices, err)
+	}
+}
+
+// TestEnviron starts a child with a known environment, empty values and
+// an "=" inside a value included, and reads it back.
+func TestEnviron(t *testing.T) {
+	if _, err := os.Stat("/proc/self/environ"); err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, want := range [][]string{{"A=1", "EMPTY=", "EQ=x=y"}, {}} {
+		cmd := exec.Command("sleep", "10")
+		cmd.Env = want
+		if err := cmd.Start(); err != nil {
+			t.Skipf("cannot start sleep: %v", err)
+		}
+		got, err := Environ(cmd.Process.Pid)
+		cmd.Process.Kill()
+		cmd.Wait()
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("Environ(child started with %q) = %q, %v; want %q", want, got, err, want)
+		}
+	}
+	if _, err := Environ(-1); err == nil {
+		t.Error("Environ(-1) = nil error, want one")
 	}
 }
 
