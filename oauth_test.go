@@ -2,6 +2,7 @@ package restauth_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -640,22 +641,13 @@ func TestDeviceCodesCountedPerIPv6Block(t *testing.T) {
 			t.Fatalf("device authorization %d: %v, want success", i, err)
 		}
 	}
-	before, err := teststore.TakeSnapshot(ctx, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := start("2001:db8::ffff"); restauth.ErrorCode(err) != restauth.ETooManyRequests {
-		t.Errorf("device authorization from a new address in the same /64: %v, want %s", err, restauth.ETooManyRequests)
-	}
-	after, err := teststore.TakeSnapshot(ctx, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The budget's counter counts the refused request too; nothing else
 	// may change.
-	if changed := before.Diff(after, "counters"); len(changed) > 0 {
-		t.Errorf("the refused device authorization changed the tables %q, want nothing stored", changed)
-	}
+	storesNothing(t, raw, "the refused device authorization", func() {
+		if err := start("2001:db8::ffff"); restauth.ErrorCode(err) != restauth.ETooManyRequests {
+			t.Errorf("device authorization from a new address in the same /64: %v, want %s", err, restauth.ETooManyRequests)
+		}
+	}, "counters")
 	if err := start("2001:db8:0:1::1"); err != nil {
 		t.Errorf("device authorization from another /64: %v, want success", err)
 	}
@@ -683,23 +675,32 @@ func TestDeviceMissesCountedPerIPv6Block(t *testing.T) {
 		}
 	}
 	other := &restauth.Principal{UserID: 1000}
-	before, err := teststore.TakeSnapshot(ctx, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := svc.DeviceRequest(ctx, other, "WDJB-MJHT", restauth.ClientMeta{IP: "2001:db8::ffff"}); code(err) != restauth.ETooManyRequests {
-		t.Errorf("a user code from a new address in the spent /64: %v, want %s", err, restauth.ETooManyRequests)
-	}
-	after, err := teststore.TakeSnapshot(ctx, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The budget's counter may count the refused request; nothing else
 	// may change.
-	if changed := before.Diff(after, "counters"); len(changed) > 0 {
-		t.Errorf("the refused user code changed the tables %q, want nothing stored", changed)
-	}
+	storesNothing(t, raw, "the refused user code", func() {
+		if _, _, err := svc.DeviceRequest(ctx, other, "WDJB-MJHT", restauth.ClientMeta{IP: "2001:db8::ffff"}); code(err) != restauth.ETooManyRequests {
+			t.Errorf("a user code from a new address in the spent /64: %v, want %s", err, restauth.ETooManyRequests)
+		}
+	}, "counters")
 	if _, _, err := svc.DeviceRequest(ctx, other, "WDJB-MJHT", restauth.ClientMeta{IP: "2001:db8:0:1::1"}); code(err) != restauth.ENotFound {
 		t.Errorf("a user code from another /64: %v, want %s, not throttled", err, restauth.ENotFound)
+	}
+}
+
+// storesNothing runs refused, which makes a request the test expects to be
+// refused, and fails the test if any table of raw but except changed.
+func storesNothing(t *testing.T, raw *sql.DB, what string, refused func(), except ...string) {
+	t.Helper()
+	before, err := teststore.TakeSnapshot(t.Context(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused()
+	after, err := teststore.TakeSnapshot(t.Context(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed := before.Diff(after, except...); len(changed) > 0 {
+		t.Errorf("%s changed the tables %q, want nothing stored", what, changed)
 	}
 }
